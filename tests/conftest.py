@@ -1,0 +1,19 @@
+"""Shared fixtures. Loads no torch, so each package's tests also run in its own environment."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(autouse=True)
+def no_stray_files(monkeypatch, tmp_path):
+    """Fail a test that leaves files in the working directory; tests run inside ``tmp_path``."""
+    before = set(os.listdir(REPO_ROOT))
+    monkeypatch.chdir(tmp_path)
+    yield
+    leaked = set(os.listdir(REPO_ROOT)) - before
+    assert not leaked, f"test left files in the repository: {sorted(leaked)}"

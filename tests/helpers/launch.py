@@ -1,0 +1,51 @@
+"""Run a function in N processes on CPU with the gloo backend (real torch.distributed)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_distributed(script: str | Path, nprocs: int = 2, args: list[str] | None = None, timeout: int = 300) -> list[str]:
+    """Launch ``script`` under torchrun-style environment variables on ``nprocs`` CPU processes.
+
+    Returns each rank's combined output; raises ``AssertionError`` with every rank's output when
+    any rank fails.
+    """
+    port = free_port()
+    procs = []
+    for rank in range(nprocs):
+        env = dict(os.environ)
+        env.update(
+            MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(nprocs), RANK=str(rank),
+            LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE=str(nprocs), ACCELERATE_USE_CPU="true",
+            CUDA_VISIBLE_DEVICES="", OMP_NUM_THREADS="1",
+        )
+        procs.append(subprocess.Popen(
+            [sys.executable, str(script), *(args or [])], env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        ))
+    outputs = []
+    failed = False
+    for p in procs:
+        try:
+            out, _ = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, _ = p.communicate()
+            failed = True
+        outputs.append(out)
+        failed |= p.returncode != 0
+    if failed:
+        joined = "\n".join(f"--- rank {i} ---\n{o}" for i, o in enumerate(outputs))
+        raise AssertionError(f"distributed run failed:\n{joined}")
+    return outputs
