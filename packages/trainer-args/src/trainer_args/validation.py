@@ -1,0 +1,378 @@
+"""Normalisation and validation run by ``TrainingArguments.__post_init__``.
+
+Each step is a small function taking the arguments object, so the order of the pipeline reads
+top to bottom in :func:`normalise_and_validate`. Every failure is a ``ValueError`` that names the
+field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+from enum import Enum
+from typing import Any
+
+from ._errors import invalid_choice, invalid_value
+from .enums import (
+    DebugOption,
+    HubStrategy,
+    IntervalStrategy,
+    OptimizerNames,
+    SaveStrategy,
+    SchedulerType,
+)
+from .fields import DDP_BACKENDS, LOG_LEVELS, SAMPLING_STRATEGIES
+from .fsdp import normalise_fsdp
+
+logger = logging.getLogger("trainer_args")
+
+#: Fields that accept a JSON object given as a string (handy on the command line).
+JSON_DICT_FIELDS = (
+    "accelerator_config",
+    "fsdp_config",
+    "deepspeed",
+    "gradient_checkpointing_kwargs",
+    "lr_scheduler_kwargs",
+)
+#: Reporting integrations and the module whose presence means "installed" (for report_to="all").
+INTEGRATION_MODULES = {
+    "azure_ml": "azureml.core.run",
+    "comet_ml": "comet_ml",
+    "dagshub": "dagshub",
+    "dvclive": "dvclive",
+    "mlflow": "mlflow",
+    "neptune": "neptune",
+    "tensorboard": "tensorboard",
+    "wandb": "wandb",
+    "codecarbon": "codecarbon",
+    "clearml": "clearml",
+    "swanlab": "swanlab",
+    "trackio": "trackio",
+    "flyte": "flytekit",
+}
+TOKENS_SEEN_CHOICES = ["no", "all", "non_padding"]
+ACCELERATOR_CONFIG_DEFAULTS: dict[str, Any] = {
+    "split_batches": False,
+    "dispatch_batches": None,
+    "even_batches": True,
+    "use_seedable_sampler": True,
+    "non_blocking": False,
+    "gradient_accumulation_kwargs": None,
+}
+#: Accepted in accelerator_config but taken out of it, as transformers does (kept on the args object).
+ACCELERATOR_CONFIG_EXTRA = ("use_configured_state",)
+
+
+def normalise_and_validate(args: Any) -> None:
+    """Bring every field of ``args`` to its canonical form, raising ``ValueError`` on bad input."""
+    _defaults_and_json(args)
+    _convert_enums(args)
+    _derived_values(args)
+    _check_steps(args)
+    _check_best_model(args)
+    _check_misc(args)
+    _precision_and_compile(args)
+    _accelerator_config(args)
+    if args.use_cpu:
+        args.dataloader_pin_memory = False
+    args.fsdp_plugin_args = normalise_fsdp(args)
+    _check_deepspeed(args)
+
+
+def to_enum(name: str, value: Any, enum_cls: type[Enum]) -> Any:
+    """Convert ``value`` to ``enum_cls``, naming the field ``name`` in the error."""
+    if isinstance(value, enum_cls):
+        return value
+    try:
+        return enum_cls(value)
+    except ValueError:
+        raise invalid_choice(name, value, [m.value for m in enum_cls]) from None
+
+
+def _coerce_json_scalars(mapping: dict) -> dict:
+    """Turn string leaves such as ``"true"``, ``"3"`` or ``"0.5"`` into bool/int/float, recursively."""
+    for key, value in mapping.items():
+        if isinstance(value, dict):
+            mapping[key] = _coerce_json_scalars(value)
+        elif isinstance(value, str):
+            lowered = value.lower()
+            if lowered in ("true", "false"):
+                mapping[key] = lowered == "true"
+            elif value.isdigit():
+                mapping[key] = int(value)
+            elif value.replace(".", "", 1).isdigit():
+                mapping[key] = float(value)
+    return mapping
+
+
+def parse_json_object(name: str, text: str) -> dict:
+    """Parse a JSON object given as a string for field ``name``."""
+    try:
+        loaded = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise invalid_value(name, text, f"expected a JSON object ({err})") from None
+    if not isinstance(loaded, dict):
+        raise invalid_value(name, text, "expected a JSON object")
+    return _coerce_json_scalars(loaded)
+
+
+def load_json_file(name: str, path: str) -> dict:
+    """Read a JSON object from the file at ``path`` for field ``name``."""
+    if not os.path.isfile(path):
+        raise invalid_value(name, path, "expected a dict, a JSON string or the path of a JSON file")
+    with open(path, encoding="utf-8") as handle:
+        try:
+            loaded = json.load(handle)
+        except json.JSONDecodeError as err:
+            raise invalid_value(name, path, f"the file is not valid JSON ({err})") from None
+    if not isinstance(loaded, dict):
+        raise invalid_value(name, path, "the file must hold a JSON object")
+    return loaded
+
+
+def _defaults_and_json(args: Any) -> None:
+    if args.output_dir is None:
+        args.output_dir = "trainer_output"
+        logger.info("output_dir not given; using 'trainer_output'.")
+    args.output_dir = os.path.expanduser(os.fspath(args.output_dir))
+    for name in JSON_DICT_FIELDS:
+        value = getattr(args, name)
+        if isinstance(value, str) and value.lstrip().startswith("{"):
+            setattr(args, name, parse_json_object(name, value))
+    for name in ("lr_scheduler_kwargs", "gradient_checkpointing_kwargs"):
+        value = getattr(args, name)
+        if value is not None and not isinstance(value, dict):
+            raise invalid_value(name, value, "expected a dict or a JSON object string")
+    if args.disable_tqdm is None:
+        args.disable_tqdm = logger.getEffectiveLevel() > logging.WARNING
+    if args.warmup_ratio is not None:
+        if not 0 <= args.warmup_ratio <= 1:
+            raise invalid_value("warmup_ratio", args.warmup_ratio, "expected a fraction in [0, 1]")
+        logger.warning("warmup_ratio is deprecated; pass the fraction as warmup_steps instead.")
+        args.warmup_steps = args.warmup_ratio
+    if args.logging_dir is not None:
+        logger.warning("logging_dir is deprecated; set TENSORBOARD_LOGGING_DIR instead.")
+    tokens_seen = args.include_num_input_tokens_seen
+    if isinstance(tokens_seen, bool):
+        args.include_num_input_tokens_seen = "all" if tokens_seen else "no"
+    elif tokens_seen not in TOKENS_SEEN_CHOICES:
+        raise invalid_choice("include_num_input_tokens_seen", tokens_seen, TOKENS_SEEN_CHOICES)
+
+
+def _convert_enums(args: Any) -> None:
+    args.eval_strategy = to_enum("eval_strategy", args.eval_strategy, IntervalStrategy)
+    args.logging_strategy = to_enum("logging_strategy", args.logging_strategy, IntervalStrategy)
+    args.save_strategy = to_enum("save_strategy", args.save_strategy, SaveStrategy)
+    args.hub_strategy = to_enum("hub_strategy", args.hub_strategy, HubStrategy)
+    args.lr_scheduler_type = to_enum("lr_scheduler_type", args.lr_scheduler_type, SchedulerType)
+    args.optim = to_enum("optim", args.optim, OptimizerNames)
+    debug = args.debug
+    if debug is None:
+        debug = []
+    elif isinstance(debug, str):
+        debug = debug.split()
+    args.debug = [to_enum("debug", item, DebugOption) for item in debug]
+
+
+def _derived_values(args: Any) -> None:
+    if not args.do_eval and args.eval_strategy != IntervalStrategy.NO:
+        args.do_eval = True
+    if args.eval_strategy == IntervalStrategy.STEPS and not args.eval_steps:
+        if args.logging_steps > 0:
+            args.eval_steps = args.logging_steps
+        else:
+            raise invalid_value(
+                "eval_steps",
+                args.eval_steps,
+                "eval_strategy='steps' needs a non-zero eval_steps or logging_steps",
+            )
+    uses_metric = (
+        args.load_best_model_at_end or args.lr_scheduler_type == SchedulerType.REDUCE_ON_PLATEAU
+    )
+    if uses_metric and args.metric_for_best_model is None:
+        args.metric_for_best_model = "loss"
+    if args.greater_is_better is None and args.metric_for_best_model is not None:
+        args.greater_is_better = not args.metric_for_best_model.endswith("loss")
+    args.report_to = _normalise_report_to(args.report_to)
+
+
+def available_integrations() -> list[str]:
+    """Reporting integrations whose package is installed (``report_to="all"``), without importing them."""
+    found = []
+    for name, module in INTEGRATION_MODULES.items():
+        if name == "flyte":
+            continue  # never auto-selected, as in transformers
+        if name == "azure_ml" and _module_present("mlflow"):
+            continue
+        if _module_present(module) or (name == "tensorboard" and _module_present("tensorboardX")):
+            found.append(name)
+    return found
+
+
+def _module_present(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _normalise_report_to(value: Any) -> list[str]:
+    if value is None or value in ("none", ["none"]):
+        return []
+    if value in ("all", ["all"]):
+        return available_integrations()
+    names = [value] if isinstance(value, str) else list(value)
+    allowed = [*INTEGRATION_MODULES, "all", "none"]
+    for name in names:
+        if name not in INTEGRATION_MODULES:
+            raise invalid_choice("report_to", name, allowed)
+    return names
+
+
+def _whole_steps(args: Any, name: str, strategy: Any) -> None:
+    """A steps value above 1 must be a whole number; it is then stored as ``int``."""
+    value = getattr(args, name)
+    if strategy != IntervalStrategy.STEPS or value is None:
+        return
+    if value < 0:
+        raise invalid_value(
+            name, value, "expected a positive number of steps or a fraction in (0, 1)"
+        )
+    if value > 1:
+        if value != int(value):
+            raise invalid_value(name, value, "a value above 1 must be a whole number of steps")
+        setattr(args, name, int(value))
+
+
+def _check_steps(args: Any) -> None:
+    if args.torch_empty_cache_steps is not None and not (
+        isinstance(args.torch_empty_cache_steps, int) and args.torch_empty_cache_steps > 0
+    ):
+        raise invalid_value(
+            "torch_empty_cache_steps", args.torch_empty_cache_steps, "expected an integer > 0"
+        )
+    if args.logging_strategy == IntervalStrategy.STEPS and args.logging_steps == 0:
+        raise invalid_value(
+            "logging_steps", 0, "logging_strategy='steps' needs a non-zero logging_steps"
+        )
+    _whole_steps(args, "logging_steps", args.logging_strategy)
+    _whole_steps(args, "eval_steps", args.eval_strategy)
+    _whole_steps(args, "save_steps", args.save_strategy)
+
+
+def _check_best_model(args: Any) -> None:
+    if not args.load_best_model_at_end or args.save_strategy == SaveStrategy.BEST:
+        return
+    if args.eval_strategy != args.save_strategy:
+        raise ValueError(
+            "load_best_model_at_end=True needs save_strategy to match eval_strategy (or be 'best'), "
+            f"got eval_strategy={args.eval_strategy.value!r} and save_strategy={args.save_strategy.value!r}."
+        )
+    if args.eval_strategy != IntervalStrategy.STEPS:
+        return
+    save, every = args.save_steps, args.eval_steps
+    if save % every == 0:
+        ok = True
+    elif save < 1 and every < 1:
+        scale = 1_000_000  # compare fractions as integers to dodge float rounding
+        ok = round(save * scale) % round(every * scale) == 0
+    else:
+        ok = False
+    if not ok:
+        raise ValueError(
+            "load_best_model_at_end=True needs save_steps to be a multiple of eval_steps (both whole "
+            f"numbers or both fractions), got save_steps={save!r} and eval_steps={every!r}."
+        )
+
+
+def _check_misc(args: Any) -> None:
+    if args.fp16 and args.bf16:
+        raise ValueError("fp16=True and bf16=True cannot be combined; choose one precision.")
+    if args.fp16_full_eval and args.bf16_full_eval:
+        raise ValueError(
+            "fp16_full_eval=True and bf16_full_eval=True cannot be combined; choose one."
+        )
+    if (
+        args.lr_scheduler_type == SchedulerType.REDUCE_ON_PLATEAU
+        and args.eval_strategy == IntervalStrategy.NO
+    ):
+        raise ValueError(
+            "lr_scheduler_type='reduce_lr_on_plateau' needs evaluation: set eval_strategy to 'steps' or 'epoch'."
+        )
+    if args.warmup_steps < 0:
+        raise invalid_value(
+            "warmup_steps", args.warmup_steps, "expected a step count >= 0 or a fraction in [0, 1)"
+        )
+    if args.dataloader_prefetch_factor is not None and args.dataloader_num_workers == 0:
+        raise invalid_value(
+            "dataloader_prefetch_factor",
+            args.dataloader_prefetch_factor,
+            "it only applies with worker processes; set dataloader_num_workers > 0",
+        )
+    for name in (
+        "per_device_train_batch_size",
+        "per_device_eval_batch_size",
+        "gradient_accumulation_steps",
+    ):
+        if getattr(args, name) < 1:
+            raise invalid_value(name, getattr(args, name), "expected an integer >= 1")
+    if args.dataloader_num_workers < 0:
+        raise invalid_value(
+            "dataloader_num_workers", args.dataloader_num_workers, "expected an integer >= 0"
+        )
+    for name in ("log_level", "log_level_replica"):
+        if getattr(args, name) not in LOG_LEVELS:
+            raise invalid_choice(name, getattr(args, name), LOG_LEVELS)
+    if args.train_sampling_strategy not in SAMPLING_STRATEGIES:
+        raise invalid_choice(
+            "train_sampling_strategy", args.train_sampling_strategy, SAMPLING_STRATEGIES
+        )
+    if args.ddp_backend is not None and args.ddp_backend not in DDP_BACKENDS:
+        raise invalid_choice("ddp_backend", args.ddp_backend, DDP_BACKENDS)
+
+
+def _precision_and_compile(args: Any) -> None:
+    args.mixed_precision = os.environ.get("ACCELERATE_MIXED_PRECISION", "no")
+    if args.fp16:
+        args.mixed_precision = "fp16"
+    elif args.bf16:
+        args.mixed_precision = "bf16"
+    if args.torch_compile_mode is not None or args.torch_compile_backend is not None:
+        args.torch_compile = True
+    if args.torch_compile and args.torch_compile_backend is None:
+        args.torch_compile_backend = "inductor"
+
+
+def _accelerator_config(args: Any) -> None:
+    value = args.accelerator_config
+    if isinstance(value, type):
+        raise invalid_value("accelerator_config", value, "pass an instance or a dict, not a class")
+    if value is None:
+        value = {}
+    elif isinstance(value, str):
+        value = load_json_file("accelerator_config", value)
+    elif not isinstance(value, dict) and hasattr(value, "to_dict"):
+        value = value.to_dict()
+    if not isinstance(value, dict):
+        raise invalid_value(
+            "accelerator_config", value, "expected a dict, a JSON string or a JSON file path"
+        )
+    allowed = [*ACCELERATOR_CONFIG_DEFAULTS, *ACCELERATOR_CONFIG_EXTRA]
+    unknown = [key for key in value if key not in allowed]
+    if unknown:
+        raise invalid_choice("accelerator_config key", unknown[0], allowed)
+    value = {**ACCELERATOR_CONFIG_DEFAULTS, **value}
+    args.use_configured_state = bool(value.pop("use_configured_state", False))
+    args.accelerator_config = value
+
+
+def _check_deepspeed(args: Any) -> None:
+    value = args.deepspeed
+    if not value or isinstance(value, dict):
+        return
+    if not isinstance(value, str) or not os.path.isfile(value):
+        raise invalid_value(
+            "deepspeed", value, "expected a dict, a JSON string or the path of a JSON file"
+        )
