@@ -1,0 +1,398 @@
+"""Training and evaluation DataLoaders built from TrainingArguments, and exact mid-epoch resume."""
+
+from __future__ import annotations
+
+import logging
+import random
+import sys
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, IterableDataset, Sampler, SequentialSampler
+
+from ._collate import default_data_collator
+from .columns import RemoveColumnsCollator, remove_unused_columns, signature_columns
+from .iterable import IterableDatasetShard, _SkipExamples, set_dataset_epoch
+from .samplers import LengthGroupedSampler, SeedableRandomSampler, ShardedBatchSampler
+
+__all__ = [
+    "TrainerDataLoader",
+    "build_eval_dataloader",
+    "build_train_dataloader",
+    "has_length",
+    "seed_worker",
+    "skip_first_batches",
+]
+
+_logger = logging.getLogger("trainer_data")
+_STRATEGIES = ("random", "sequential", "group_by_length")
+
+
+def has_length(dataset: Any) -> bool:
+    """True when ``len(dataset)`` works (map-style datasets, lists, sized iterables)."""
+    try:
+        len(dataset)
+    except (TypeError, AttributeError, NotImplementedError):
+        return False
+    return True
+
+
+def seed_worker(worker_id: int, num_workers: int, rank: int) -> None:
+    """``worker_init_fn`` that seeds python, numpy and torch in a DataLoader worker.
+
+    The seed is the worker's torch seed (derived by the DataLoader from its base seed and the
+    worker id) plus ``num_workers * rank``, so workers differ across processes too.
+    """
+    seed = torch.initial_seed() % 2**32 + num_workers * rank
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _hf_class(name: str) -> type | None:
+    module = sys.modules.get("datasets")  # only set when the user already imported `datasets`
+    return getattr(module, name, None) if module is not None else None
+
+
+def _is_hf_dataset(dataset: Any) -> bool:
+    cls = _hf_class("Dataset")
+    return cls is not None and isinstance(dataset, cls)
+
+
+def _is_iterable(dataset: Any) -> bool:
+    if isinstance(dataset, IterableDataset):
+        return True
+    cls = _hf_class("IterableDataset")
+    return cls is not None and isinstance(dataset, cls)
+
+
+def _arg(args: Any, name: str, default: Any) -> Any:
+    value = getattr(args, name, default)
+    return default if value is None else value
+
+
+class TrainerDataLoader(DataLoader):
+    """A ``torch.utils.data.DataLoader`` that knows its epoch.
+
+    Iteration is plain ``DataLoader`` iteration (no per-batch wrapper). :meth:`set_epoch`
+    forwards the epoch to the batch sampler/sampler (new shuffle order) and, for iterable
+    datasets, to the dataset (``set_epoch`` or a seeded ``generator`` attribute).
+    """
+
+    def __init__(self, dataset: Any, *, epoch_seed: int = 0, **kwargs: Any) -> None:
+        super().__init__(dataset, **kwargs)
+        self.epoch_seed = epoch_seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the data order of ``epoch``; call at the start of every training epoch."""
+        self.epoch = epoch
+        if _is_iterable(self.dataset):
+            set_dataset_epoch(self.dataset, epoch, self.epoch_seed)
+            return
+        holder = self.batch_sampler if hasattr(self.batch_sampler, "set_epoch") else self.sampler
+        if hasattr(holder, "set_epoch"):
+            holder.set_epoch(epoch)
+        elif hasattr(self.dataset, "set_epoch"):
+            self.dataset.set_epoch(epoch)
+
+
+def _check_not_empty(dataset: Any, what: str) -> None:
+    if dataset is None:
+        raise ValueError(f"{what} requires a dataset, got None.")
+    if has_length(dataset) and len(dataset) == 0:
+        raise ValueError(
+            f"The {what.lower()} dataset is empty (0 examples); pass a non-empty dataset."
+        )
+
+
+def _handle_columns(
+    dataset: Any, collator: Callable, args: Any, model: Any, description: str
+) -> tuple[Any, Callable]:
+    if model is None or not getattr(args, "remove_unused_columns", True):
+        return dataset, collator
+    columns = signature_columns(model, getattr(args, "label_names", None))
+    name = type(model).__name__
+    if getattr(dataset, "column_names", None) is not None and hasattr(dataset, "remove_columns"):
+        dataset = remove_unused_columns(dataset, columns, description, _logger, model_name=name)
+        return dataset, collator
+    return dataset, RemoveColumnsCollator(collator, columns, _logger, name, description)
+
+
+def _lengths(dataset: Any, args: Any, model_input_name: str | None) -> list[int] | None:
+    """Lengths for group-by-length, read from columns when the dataset has them."""
+    names = getattr(dataset, "column_names", None)
+    if names is None:
+        return None
+    column = _arg(args, "length_column_name", "length")
+    if column in names:
+        return [int(v) for v in dataset[column]]
+    key = model_input_name or "input_ids"
+    if key in names:
+        return [len(v) for v in dataset[key]]
+    return None
+
+
+def _worker_kwargs(args: Any, process_index: int, training: bool) -> dict[str, Any]:
+    workers = int(_arg(args, "dataloader_num_workers", 0))
+    kwargs: dict[str, Any] = {
+        "num_workers": workers,
+        "pin_memory": bool(_arg(args, "dataloader_pin_memory", True)) and torch.cuda.is_available(),
+    }
+    if workers > 0:
+        kwargs["persistent_workers"] = bool(_arg(args, "dataloader_persistent_workers", False))
+        prefetch = getattr(args, "dataloader_prefetch_factor", None)
+        if prefetch is not None:
+            kwargs["prefetch_factor"] = prefetch
+        if training:
+            kwargs["worker_init_fn"] = partial(seed_worker, num_workers=workers, rank=process_index)
+    return kwargs
+
+
+def _shard_iterable(dataset: Any, batch_size: int, drop_last: bool, world: int, rank: int) -> Any:
+    if world <= 1:
+        return dataset
+    if getattr(dataset, "n_shards", 0) >= world and hasattr(dataset, "shard"):
+        return dataset.shard(num_shards=world, index=rank)
+    return IterableDatasetShard(dataset, batch_size, drop_last, world, rank)
+
+
+def _build(
+    dataset: Any,
+    collator: Callable,
+    args: Any,
+    sampler: Sampler | None,
+    batch_size: int,
+    world_size: int,
+    process_index: int,
+    seed: int,
+    training: bool,
+) -> TrainerDataLoader:
+    drop_last = bool(_arg(args, "dataloader_drop_last", False))
+    kwargs = _worker_kwargs(args, process_index, training)
+    if sampler is None:  # iterable dataset
+        dataset = _shard_iterable(dataset, batch_size, drop_last, world_size, process_index)
+        return TrainerDataLoader(
+            dataset,
+            epoch_seed=seed,
+            batch_size=batch_size,
+            drop_last=drop_last,
+            collate_fn=collator,
+            **kwargs,
+        )
+    batches = ShardedBatchSampler(sampler, batch_size, drop_last, world_size, process_index)
+    return TrainerDataLoader(
+        dataset, epoch_seed=seed, batch_sampler=batches, collate_fn=collator, **kwargs
+    )
+
+
+def build_train_dataloader(
+    dataset: Any,
+    collator: Callable | None,
+    args: Any,
+    *,
+    model: Any = None,
+    world_size: int = 1,
+    process_index: int = 0,
+    generator_seed: int | None = None,
+    batch_size: int | None = None,
+    model_input_name: str | None = None,
+) -> TrainerDataLoader:
+    """Build the training DataLoader of one process.
+
+    Args:
+        dataset: a map-style dataset (list, torch ``Dataset``, ``datasets.Dataset``) or an iterable
+            one (torch ``IterableDataset``, ``datasets.IterableDataset``).
+        collator: turns a list of examples into a batch; ``None`` means
+            :func:`default_data_collator`.
+        args: ``TrainingArguments`` (or any object with the same field names).
+        model: when given and ``args.remove_unused_columns`` is true, inputs its ``forward`` does
+            not accept are dropped (columns of a ``datasets`` dataset, keys of other examples).
+        world_size, process_index: data-parallel size and rank; each process gets its own shard.
+        generator_seed: shuffle seed; default ``args.data_seed``, else ``args.seed`` (what the
+            transformers Trainer ends up with after ``set_seed(args.seed)``).
+        batch_size: per-process batch size; default ``args.train_batch_size``.
+        model_input_name: key measured for ``group_by_length`` when there is no length column
+            (default ``input_ids``).
+
+    Order follows ``args.train_sampling_strategy``: ``"random"`` (:class:`SeedableRandomSampler`,
+    same order as transformers' Trainer), ``"sequential"``, or ``"group_by_length"``
+    (:class:`LengthGroupedSampler` with megabatches of ``batch_size * gradient_accumulation_steps``,
+    seeded with the same seed + epoch). Call ``set_epoch(epoch)`` on the result before each epoch.
+
+    Raises:
+        ValueError: on a missing or empty dataset, an unknown sampling strategy, or a dataset
+            none of whose columns the model accepts.
+    """
+    _check_not_empty(dataset, "Training")
+    seed = generator_seed
+    if seed is None:
+        seed = getattr(args, "data_seed", None)
+    if seed is None:
+        seed = _arg(args, "seed", 42)
+    if batch_size is None:
+        batch_size = getattr(args, "train_batch_size", None) or args.per_device_train_batch_size
+    strategy = str(_arg(args, "train_sampling_strategy", "random"))
+    if strategy not in _STRATEGIES:
+        raise ValueError(f"train_sampling_strategy must be one of {_STRATEGIES}, got {strategy!r}.")
+    lengths = None
+    if strategy == "group_by_length" and not _is_iterable(dataset):
+        lengths = _lengths(dataset, args, model_input_name)
+    dataset, collator = _handle_columns(
+        dataset, collator or default_data_collator, args, model, "training"
+    )
+    sampler: Sampler | None = None
+    if not _is_iterable(dataset):
+        if strategy == "group_by_length":
+            accumulation = int(_arg(args, "gradient_accumulation_steps", 1))
+            sampler = LengthGroupedSampler(
+                batch_size * accumulation,
+                dataset=dataset,
+                lengths=lengths,
+                model_input_name=model_input_name,
+                seed=seed,
+            )
+        elif strategy == "sequential":
+            sampler = SequentialSampler(dataset)
+        else:
+            sampler = SeedableRandomSampler(dataset, seed)
+    return _build(
+        dataset, collator, args, sampler, batch_size, world_size, process_index, seed, True
+    )
+
+
+def build_eval_dataloader(
+    dataset: Any,
+    collator: Callable | None,
+    args: Any,
+    *,
+    model: Any = None,
+    world_size: int = 1,
+    process_index: int = 0,
+    batch_size: int | None = None,
+    model_input_name: str | None = None,
+) -> TrainerDataLoader:
+    """Build the evaluation/prediction DataLoader of one process.
+
+    Same arguments as :func:`build_train_dataloader`; the batch size defaults to
+    ``args.eval_batch_size``. Examples come in dataset order (length-grouped with a fixed seed
+    when ``train_sampling_strategy="group_by_length"``, as in transformers). With several
+    processes each gets every ``world_size``-th batch and the last global batch is completed with
+    examples from the start, so gathered results must be truncated to ``len(dataset)``.
+    """
+    _check_not_empty(dataset, "Evaluation")
+    if batch_size is None:
+        batch_size = getattr(args, "eval_batch_size", None) or args.per_device_eval_batch_size
+    seed = getattr(args, "data_seed", None)
+    if seed is None:
+        seed = _arg(args, "seed", 42)
+    grouped = str(_arg(args, "train_sampling_strategy", "random")) == "group_by_length"
+    lengths = (
+        _lengths(dataset, args, model_input_name) if grouped and not _is_iterable(dataset) else None
+    )
+    dataset, collator = _handle_columns(
+        dataset, collator or default_data_collator, args, model, "evaluation"
+    )
+    sampler: Sampler | None = None
+    if not _is_iterable(dataset):
+        if grouped:
+            sampler = LengthGroupedSampler(
+                batch_size,
+                dataset=dataset,
+                lengths=lengths,
+                model_input_name=model_input_name,
+                seed=seed,
+            )
+        else:
+            sampler = SequentialSampler(dataset)
+    return _build(
+        dataset, collator, args, sampler, batch_size, world_size, process_index, seed, False
+    )
+
+
+class _SkipBatchSampler(Sampler[list[int]]):
+    """Drop the first ``skip`` batches of any batch sampler (indices only, no data is loaded)."""
+
+    def __init__(self, batch_sampler: Any, skip: int) -> None:
+        self.batch_sampler = batch_sampler
+        self.skip = skip
+
+    def set_epoch(self, epoch: int) -> None:
+        inner = self.batch_sampler
+        target = inner if hasattr(inner, "set_epoch") else getattr(inner, "sampler", None)
+        if hasattr(target, "set_epoch"):
+            target.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return max(len(self.batch_sampler) - self.skip, 0)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for position, batch in enumerate(self.batch_sampler):
+            if position >= self.skip:
+                yield batch
+
+
+def _loader_kwargs(loader: DataLoader) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "collate_fn": loader.collate_fn,
+        "num_workers": loader.num_workers,
+        "pin_memory": loader.pin_memory,
+        "timeout": loader.timeout,
+        "worker_init_fn": loader.worker_init_fn,
+        "multiprocessing_context": loader.multiprocessing_context,
+        "generator": loader.generator,
+        "persistent_workers": loader.persistent_workers,
+        "pin_memory_device": loader.pin_memory_device,
+    }
+    if loader.num_workers > 0:
+        kwargs["prefetch_factor"] = loader.prefetch_factor
+    if hasattr(loader, "in_order"):
+        kwargs["in_order"] = loader.in_order
+    return kwargs
+
+
+def skip_first_batches(dataloader: DataLoader, num_batches: int = 0) -> DataLoader:
+    """Return a DataLoader that yields what ``dataloader`` would yield after ``num_batches`` batches.
+
+    For map-style datasets the skipped batches are dropped at the batch-sampler level: their
+    indices are generated (so the shuffle is the same) but no example is loaded or collated.
+    For iterable datasets the skipped examples are read and thrown away before batching (never
+    collated); with several workers the result is only exact if the dataset splits itself per
+    worker deterministically.
+
+    Use it for one epoch: call ``set_epoch(epoch)`` on the returned loader (it shares the sampler
+    with ``dataloader``), iterate it, and go back to ``dataloader`` for the next epoch.
+    """
+    if num_batches <= 0:
+        return dataloader
+    kwargs = _loader_kwargs(dataloader)
+    seed = getattr(dataloader, "epoch_seed", 0)
+    dataset = dataloader.dataset
+    if _is_iterable(dataset) or dataloader.batch_sampler is None:
+        skipped = _SkipExamples(dataset, num_batches * (dataloader.batch_size or 1))
+        new = TrainerDataLoader(
+            skipped,
+            epoch_seed=seed,
+            batch_size=dataloader.batch_size,
+            drop_last=dataloader.drop_last,
+            **kwargs,
+        )
+    else:
+        batches = dataloader.batch_sampler
+        if isinstance(batches, ShardedBatchSampler):
+            skipped_batches: Sampler = ShardedBatchSampler(
+                batches.sampler,
+                batches.batch_size,
+                batches.drop_last,
+                batches.num_processes,
+                batches.process_index,
+                skip=batches.skip + num_batches,
+            )
+        else:
+            skipped_batches = _SkipBatchSampler(batches, num_batches)
+        new = TrainerDataLoader(dataset, epoch_seed=seed, batch_sampler=skipped_batches, **kwargs)
+    new.epoch = getattr(dataloader, "epoch", 0)
+    return new
