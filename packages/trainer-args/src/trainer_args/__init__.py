@@ -14,6 +14,7 @@ from .enums import (
     SaveStrategy,
     SchedulerType,
 )
+from .parser import HfArg, HfArgumentParser, string_to_bool
 from .training_args import TrainingArguments
 
 __version__ = "0.1.0"
@@ -21,6 +22,8 @@ __version__ = "0.1.0"
 __all__ = [
     "DebugOption",
     "FSDPOption",
+    "HfArg",
+    "HfArgumentParser",
     "HubStrategy",
     "IntervalStrategy",
     "OptimizerNames",
@@ -28,5 +31,6 @@ __all__ = [
     "SaveStrategy",
     "SchedulerType",
     "TrainingArguments",
+    "string_to_bool",
     "__version__",
 ]

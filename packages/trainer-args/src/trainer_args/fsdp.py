@@ -33,7 +33,8 @@ def _options(value: Any) -> list[FSDPOption]:
         return []
     if value is True:
         return [FSDPOption.FULL_SHARD]
-    words = value.split() if isinstance(value, str) else list(value)
+    items = [value] if isinstance(value, str) else list(value)
+    words = [word for item in items for word in (item.split() if isinstance(item, str) else [item])]
     return [to_enum("fsdp", word, FSDPOption) for word in words]
 
 

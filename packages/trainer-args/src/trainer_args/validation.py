@@ -173,6 +173,10 @@ def _convert_enums(args: Any) -> None:
         debug = []
     elif isinstance(debug, str):
         debug = debug.split()
+    else:
+        debug = [
+            word for item in debug for word in (item.split() if isinstance(item, str) else [item])
+        ]
     args.debug = [to_enum("debug", item, DebugOption) for item in debug]
 
 
