@@ -1,0 +1,353 @@
+"""Build an ``accelerate.Accelerator`` from training arguments.
+
+The translation follows what the transformers 5.3 ``Trainer`` does when it creates its
+accelerator, so a script behaves the same under either library:
+
+* ``fp16`` / ``bf16`` choose the mixed precision (fp16 gets accelerate's gradient scaler);
+* ``accelerator_config`` supplies the dataloader options and gradient-accumulation keywords;
+* gradient accumulation is *driven by the trainer loop*: accelerate is told the number of
+  micro-batches only so its bookkeeping (``GradientState``) is right, but the loop decides when
+  gradients synchronise (``Runtime.set_sync_gradients`` / ``Runtime.sync_context``) instead of
+  using ``Accelerator.accumulate``;
+* ``ddp_*`` fields become ``DistributedDataParallelKwargs`` and ``InitProcessGroupKwargs``;
+* ``fsdp`` / ``fsdp_config`` become a ``FullyShardedDataParallelPlugin``;
+* ``deepspeed`` (dict or JSON path) becomes a ``DeepSpeedPlugin`` with ``"auto"`` values filled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from datetime import timedelta
+from typing import Any
+
+import torch
+from accelerate import Accelerator
+from accelerate.state import AcceleratorState, PartialState
+from accelerate.utils import (
+    DataLoaderConfiguration,
+    DistributedDataParallelKwargs,
+    GradientAccumulationPlugin,
+    InitProcessGroupKwargs,
+    TorchDynamoPlugin,
+)
+
+from ._args import accelerator_config_dict, get_arg, load_json_config
+
+__all__ = [
+    "apply_tf32",
+    "build_accelerator",
+    "build_fsdp_plugin",
+    "ddp_kwargs_from_args",
+    "fsdp_plugin_kwargs",
+    "mixed_precision_from_args",
+    "normalize_fsdp_config",
+    "normalize_fsdp_options",
+]
+
+_SHARDING_OPTIONS = (
+    "full_shard",
+    "shard_grad_op",
+    "no_shard",
+    "hybrid_shard",
+    "hybrid_shard_zero2",
+)
+_FSDP_OPTIONS = (*_SHARDING_OPTIONS, "offload", "auto_wrap")
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "y", "on")
+
+
+def mixed_precision_from_args(args: Any) -> str:
+    """Return ``"fp16"``, ``"bf16"`` or the launcher's ``ACCELERATE_MIXED_PRECISION`` (default ``"no"``)."""
+    if get_arg(args, "fp16"):
+        return "fp16"
+    if get_arg(args, "bf16"):
+        return "bf16"
+    return os.environ.get("ACCELERATE_MIXED_PRECISION", "no")
+
+
+def apply_tf32(args: Any) -> None:
+    """Switch TF32 matmuls on or off when ``args.tf32`` is set (``None`` leaves torch's default).
+
+    Raises when TF32 is requested on hardware without it (no CUDA or pre-Ampere GPU), like
+    transformers does.
+    """
+    tf32 = get_arg(args, "tf32")
+    if tf32 is None:
+        return
+    available = (
+        torch.cuda.is_available()
+        and torch.version.cuda is not None
+        and torch.cuda.get_device_properties(torch.cuda.current_device()).major >= 8
+    )
+    if tf32 and not available:
+        raise ValueError("--tf32 requires an Ampere or newer NVIDIA GPU (CUDA >= 11).")
+    if not available:
+        return
+    torch.backends.cuda.matmul.allow_tf32 = bool(tf32)
+    torch.backends.cudnn.allow_tf32 = bool(tf32)
+
+
+def ddp_kwargs_from_args(args: Any, model: Any = None) -> DistributedDataParallelKwargs:
+    """``DistributedDataParallelKwargs`` from the ``ddp_*`` fields.
+
+    ``ddp_find_unused_parameters=None`` means: for a model that reports gradient checkpointing
+    (transformers' ``is_gradient_checkpointing``), search only when checkpointing is off; for any
+    other model, search (the safe choice transformers makes).
+    """
+    find_unused = get_arg(args, "ddp_find_unused_parameters")
+    if find_unused is None:
+        if model is not None and hasattr(model, "is_gradient_checkpointing"):
+            find_unused = not (
+                bool(model.is_gradient_checkpointing)
+                or bool(get_arg(args, "gradient_checkpointing"))
+            )
+        else:
+            find_unused = True
+    kwargs: dict[str, Any] = {"find_unused_parameters": bool(find_unused)}
+    bucket = get_arg(args, "ddp_bucket_cap_mb")
+    if bucket is not None:
+        kwargs["bucket_cap_mb"] = bucket
+    broadcast = get_arg(args, "ddp_broadcast_buffers")
+    if broadcast is not None:
+        kwargs["broadcast_buffers"] = bool(broadcast)
+    return DistributedDataParallelKwargs(**kwargs)
+
+
+def normalize_fsdp_options(fsdp: Any) -> list[str]:
+    """Turn ``args.fsdp`` (bool, space-separated string, list of strings or enums) into a list."""
+    if not fsdp:
+        return []
+    if fsdp is True:
+        return ["full_shard"]
+    items = fsdp.split() if isinstance(fsdp, str) else list(fsdp)
+    options = [str(getattr(item, "value", item)).lower() for item in items]
+    for option in options:
+        if option not in _FSDP_OPTIONS:
+            raise ValueError(f"`fsdp` option {option!r} is not one of {list(_FSDP_OPTIONS)}.")
+    if options == ["offload"]:
+        raise ValueError(
+            '`fsdp="offload"` needs a sharding strategy too, for example `fsdp="full_shard offload"`.'
+        )
+    if "full_shard" in options and "shard_grad_op" in options:
+        raise ValueError("`fsdp` cannot combine `full_shard` and `shard_grad_op`.")
+    return options
+
+
+def normalize_fsdp_config(fsdp_config: Any) -> dict[str, Any]:
+    """Load ``args.fsdp_config`` (dict or JSON path) and strip ``fsdp_`` key prefixes; never mutates."""
+    config = load_json_config(fsdp_config, "fsdp_config") or {}
+    normalized: dict[str, Any] = {}
+    for key, value in config.items():
+        normalized[key[5:] if key.startswith("fsdp_") else key] = value
+    normalized.setdefault("min_num_params", 0)
+    layers = normalized.get("transformer_layer_cls_to_wrap")
+    if isinstance(layers, str):
+        normalized["transformer_layer_cls_to_wrap"] = [layers]
+    return normalized
+
+
+def fsdp_plugin_kwargs(args: Any) -> dict[str, Any] | None:
+    """Keyword arguments for ``FullyShardedDataParallelPlugin``, or ``None`` when FSDP is off."""
+    options = normalize_fsdp_options(get_arg(args, "fsdp"))
+    config = normalize_fsdp_config(get_arg(args, "fsdp_config"))
+    if not options or _truthy(config.get("xla", False)):
+        return None
+    layers = config.get("transformer_layer_cls_to_wrap")
+    if config["min_num_params"] > 0 and layers is not None:
+        raise ValueError(
+            "`fsdp_config` cannot set both `min_num_params` and `transformer_layer_cls_to_wrap`."
+        )
+    kwargs: dict[str, Any] = {}
+    for option in options:
+        if option in _SHARDING_OPTIONS:
+            kwargs["sharding_strategy"] = option.upper()
+        elif option == "offload":
+            kwargs["cpu_offload"] = True
+        elif option == "auto_wrap":
+            if config["min_num_params"] > 0:
+                kwargs["auto_wrap_policy"] = "SIZE_BASED_WRAP"
+                kwargs["min_num_params"] = config["min_num_params"]
+            else:
+                kwargs["auto_wrap_policy"] = "TRANSFORMER_BASED_WRAP"
+                if layers is not None:
+                    kwargs["transformer_cls_names_to_wrap"] = ",".join(layers)
+    version = int(config.get("version", 1))
+    kwargs["fsdp_version"] = version
+    if version == 2:
+        kwargs["reshard_after_forward"] = _truthy(config.get("reshard_after_forward", False))
+    else:
+        kwargs["forward_prefetch"] = _truthy(config.get("forward_prefetch", False))
+        kwargs["backward_prefetch"] = str(config.get("backward_prefetch", "NO_PREFETCH")).upper()
+        kwargs["reshard_after_forward"] = str(
+            config.get("reshard_after_forward", "FULL_SHARD")
+        ).lower()
+        kwargs["use_orig_params"] = _truthy(config.get("use_orig_params", True))
+    sync_states = _truthy(config.get("sync_module_states", True))
+    ram_efficient = _truthy(config.get("cpu_ram_efficient_loading", False))
+    if ram_efficient and not sync_states:
+        raise ValueError(
+            "`fsdp_config.cpu_ram_efficient_loading=true` requires `sync_module_states=true` "
+            "(otherwise non-main processes keep random weights)."
+        )
+    kwargs["cpu_ram_efficient_loading"] = ram_efficient
+    kwargs["sync_module_states"] = sync_states
+    for key in ("activation_checkpointing", "limit_all_gathers"):
+        if key in config:
+            kwargs[key] = _truthy(config[key])
+    if kwargs.get("activation_checkpointing") and get_arg(args, "gradient_checkpointing"):
+        raise ValueError(
+            "`fsdp_config.activation_checkpointing` and `gradient_checkpointing` cannot both be "
+            "true; with FSDP use `activation_checkpointing` only."
+        )
+    return kwargs
+
+
+def build_fsdp_plugin(args: Any) -> Any:
+    """A ``FullyShardedDataParallelPlugin`` from ``args.fsdp``/``fsdp_config``, or ``None``."""
+    kwargs = fsdp_plugin_kwargs(args)
+    if kwargs is None:
+        return None
+    from accelerate.utils import FullyShardedDataParallelPlugin
+
+    return FullyShardedDataParallelPlugin(**kwargs)
+
+
+def _gradient_accumulation_plugin(args: Any, config: dict[str, Any]) -> GradientAccumulationPlugin:
+    kwargs = dict(config["gradient_accumulation_kwargs"] or {})
+    steps = int(get_arg(args, "gradient_accumulation_steps"))
+    if "num_steps" in kwargs:
+        if steps > 1:
+            raise ValueError(
+                "Both `accelerator_config.gradient_accumulation_kwargs['num_steps']` and "
+                f"`gradient_accumulation_steps={steps}` are set; set only one of them."
+            )
+        # The accelerate value wins; keep args consistent so the loop and DeepSpeed agree.
+        with contextlib.suppress(AttributeError, TypeError):
+            args.gradient_accumulation_steps = int(kwargs["num_steps"])
+    else:
+        kwargs["num_steps"] = steps
+    return GradientAccumulationPlugin(**kwargs)
+
+
+def _reset_state(config: dict[str, Any], use_cpu: bool) -> None:
+    if config.get("use_configured_state"):
+        if PartialState._shared_state == {}:
+            raise ValueError(
+                "`accelerator_config.use_configured_state=True` needs an `Accelerator` or "
+                "`PartialState` created before the trainer."
+            )
+        return
+    AcceleratorState._reset_state(reset_partial_state=True)
+
+
+def build_accelerator(
+    args: Any,
+    *,
+    deepspeed_plugin: Any = None,
+    fsdp_plugin: Any = None,
+    model: Any = None,
+) -> Accelerator:
+    """Create the ``Accelerator`` the trainer uses, configured from ``args``.
+
+    ``deepspeed_plugin`` / ``fsdp_plugin`` override the plugins otherwise built from
+    ``args.deepspeed`` / ``args.fsdp``. ``model`` only refines the DDP
+    ``find_unused_parameters`` default. Any previous accelerate state in the process is reset
+    first (unless ``accelerator_config.use_configured_state`` is true), so calling this twice with
+    different arguments gives two independently configured accelerators, one after the other.
+    """
+    config = accelerator_config_dict(args)
+    use_cpu = bool(get_arg(args, "use_cpu")) or _truthy(
+        os.environ.get("ACCELERATE_USE_CPU", "false")
+    )
+    apply_tf32(args)
+    grad_acc_plugin = _gradient_accumulation_plugin(args, config)
+
+    dataloader_config = DataLoaderConfiguration(
+        split_batches=config["split_batches"],
+        dispatch_batches=config["dispatch_batches"],
+        even_batches=config["even_batches"],
+        use_seedable_sampler=config["use_seedable_sampler"],
+        non_blocking=config["non_blocking"],
+    )
+    dataloader_config.data_seed = get_arg(args, "data_seed")
+
+    if fsdp_plugin is None:
+        fsdp_plugin = build_fsdp_plugin(args)
+    if deepspeed_plugin is None and get_arg(args, "deepspeed"):
+        from .deepspeed import build_deepspeed_plugin
+
+        deepspeed_plugin = build_deepspeed_plugin(args)
+
+    handlers: list[Any] = [ddp_kwargs_from_args(args, model)]
+    timeout = timedelta(seconds=int(get_arg(args, "ddp_timeout")))
+    handlers.append(InitProcessGroupKwargs(backend=get_arg(args, "ddp_backend"), timeout=timeout))
+
+    compile_backend = get_arg(args, "torch_compile_backend")
+    compile_mode = get_arg(args, "torch_compile_mode")
+    if get_arg(args, "torch_compile") or compile_backend or compile_mode:
+        dynamo_plugin = TorchDynamoPlugin(backend=compile_backend or "inductor", mode=compile_mode)
+    else:
+        dynamo_plugin = TorchDynamoPlugin()
+
+    kwargs: dict[str, Any] = {
+        "mixed_precision": mixed_precision_from_args(args),
+        "cpu": use_cpu,
+        "dataloader_config": dataloader_config,
+        "gradient_accumulation_plugin": grad_acc_plugin,
+        "kwargs_handlers": handlers,
+        "dynamo_plugin": dynamo_plugin,
+        "deepspeed_plugin": deepspeed_plugin,
+        "fsdp_plugin": fsdp_plugin,
+    }
+    parallelism_config = get_arg(args, "parallelism_config")
+    if parallelism_config is not None:
+        kwargs["parallelism_config"] = parallelism_config
+
+    _reset_state(config, use_cpu)
+    accelerator = Accelerator(**kwargs)
+    _post_process(accelerator, args)
+    return accelerator
+
+
+def _post_process(accelerator: Accelerator, args: Any) -> None:
+    """Checks transformers makes once the accelerator (and its launcher-given plugins) exist."""
+    state = accelerator.state
+    fsdp = getattr(state, "fsdp_plugin", None)
+    ds = getattr(state, "deepspeed_plugin", None)
+    if fsdp is not None:
+        config = normalize_fsdp_config(get_arg(args, "fsdp_config"))
+        for key in ("limit_all_gathers", "activation_checkpointing"):
+            if key in config and hasattr(fsdp, key):
+                setattr(fsdp, key, _truthy(config[key]))
+        if getattr(fsdp, "activation_checkpointing", False) and get_arg(
+            args, "gradient_checkpointing"
+        ):
+            raise ValueError(
+                "`fsdp_config.activation_checkpointing` and `gradient_checkpointing` cannot both be "
+                "true; with FSDP use `activation_checkpointing` only."
+            )
+    save_only_best = get_arg(args, "save_only_model", False) and get_arg(
+        args, "load_best_model_at_end", False
+    )
+    if save_only_best and (ds is not None or fsdp is not None):
+        name = "DeepSpeed" if ds is not None else "FSDP"
+        raise ValueError(
+            f"{name} cannot be used with `save_only_model` and `load_best_model_at_end`."
+        )
+    if (
+        ds is not None
+        and getattr(ds, "zero_stage", None) == 3
+        and get_arg(args, "auto_find_batch_size")
+    ):
+        raise ValueError(
+            "`auto_find_batch_size` is not supported with DeepSpeed ZeRO-3; use ZeRO-1/2 or FSDP."
+        )
+    if (
+        fsdp is not None
+        and get_arg(args, "save_only_model", False)
+        and "SHARDED_STATE_DICT" in str(getattr(fsdp, "state_dict_type", ""))
+    ):
+        raise ValueError("`save_only_model` does not work with FSDP `SHARDED_STATE_DICT`.")
