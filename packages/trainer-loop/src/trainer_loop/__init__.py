@@ -1,5 +1,72 @@
-"""The Trainer: train, evaluate, predict, callbacks, checkpoints."""
+"""The Trainer: train, evaluate and predict with callbacks, checkpoints and exact resume."""
+
+from .callbacks import CallbackHandler, Event, TrainerCallback
+from .callbacks_builtin import (
+    DefaultFlowCallback,
+    EarlyStoppingCallback,
+    PrinterCallback,
+    ProgressCallback,
+)
+from .integrations import TensorBoardCallback, get_reporting_integration_callbacks
+from .losses import LabelSmoother
+from .metrics import speed_metrics
+from .results import (
+    CONFIG_NAME,
+    FSDP_MODEL_NAME,
+    OPTIMIZER_NAME,
+    PREFIX_CHECKPOINT_DIR,
+    SAFE_WEIGHTS_INDEX_NAME,
+    SAFE_WEIGHTS_NAME,
+    SCALER_NAME,
+    SCHEDULER_NAME,
+    TRAINER_STATE_NAME,
+    TRAINING_ARGS_NAME,
+    WEIGHTS_NAME,
+    BestRun,
+    EvalLoopOutput,
+    EvalPrediction,
+    HPSearchBackend,
+    PredictionOutput,
+    TrainOutput,
+    get_last_checkpoint,
+)
+from .state import ExportableState, TrainerControl, TrainerState
+from .trainer import Trainer
 
 __version__ = "0.1.0"
 
-__all__: list[str] = []
+__all__ = [
+    "CONFIG_NAME",
+    "FSDP_MODEL_NAME",
+    "OPTIMIZER_NAME",
+    "PREFIX_CHECKPOINT_DIR",
+    "SAFE_WEIGHTS_INDEX_NAME",
+    "SAFE_WEIGHTS_NAME",
+    "SCALER_NAME",
+    "SCHEDULER_NAME",
+    "TRAINER_STATE_NAME",
+    "TRAINING_ARGS_NAME",
+    "WEIGHTS_NAME",
+    "BestRun",
+    "CallbackHandler",
+    "DefaultFlowCallback",
+    "EarlyStoppingCallback",
+    "EvalLoopOutput",
+    "EvalPrediction",
+    "Event",
+    "ExportableState",
+    "HPSearchBackend",
+    "LabelSmoother",
+    "PredictionOutput",
+    "PrinterCallback",
+    "ProgressCallback",
+    "TensorBoardCallback",
+    "Trainer",
+    "TrainerCallback",
+    "TrainerControl",
+    "TrainerState",
+    "TrainOutput",
+    "get_last_checkpoint",
+    "get_reporting_integration_callbacks",
+    "speed_metrics",
+]

@@ -1,0 +1,309 @@
+"""Checkpoint files in the transformers layout: written atomically, read without unpickling code.
+
+A checkpoint is a folder ``checkpoint-<global_step>`` holding the model weights
+(``model.safetensors`` or the model's own ``save_pretrained`` output), ``optimizer.pt``,
+``scheduler.pt``, ``scaler.pt`` when a grad scaler is used, ``rng_state.pth`` (one
+``rng_state_<rank>.pth`` per process when distributed), ``trainer_state.json`` and
+``training_args.bin``. Folders move between this library and transformers in both directions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import re
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+
+from .results import (
+    PREFIX_CHECKPOINT_DIR,
+    SAFE_WEIGHTS_INDEX_NAME,
+    SAFE_WEIGHTS_NAME,
+    TRAINER_STATE_NAME,
+    WEIGHTS_NAME,
+)
+
+WEIGHTS_INDEX_NAME = "pytorch_model.bin.index.json"
+
+logger = logging.getLogger(__name__)
+
+_CHECKPOINT_RE = re.compile(rf"^{PREFIX_CHECKPOINT_DIR}-(\d+)$")
+STAGING_PREFIX = ".staging-"
+
+
+def checkpoint_folder_name(global_step: int) -> str:
+    return f"{PREFIX_CHECKPOINT_DIR}-{global_step}"
+
+
+def list_checkpoints(run_dir: str) -> list[str]:
+    """Finished checkpoint folders of ``run_dir``, oldest step first."""
+    if not os.path.isdir(run_dir):
+        return []
+    found = []
+    for name in os.listdir(run_dir):
+        match = _CHECKPOINT_RE.match(name)
+        if match and os.path.isdir(os.path.join(run_dir, name)):
+            found.append((int(match.group(1)), os.path.join(run_dir, name)))
+    return [path for _, path in sorted(found)]
+
+
+def resolve_resume_checkpoint(
+    resume_from_checkpoint: str | bool | None, output_dir: str
+) -> str | None:
+    """Turn ``train(resume_from_checkpoint=...)`` into a checkpoint folder, or explain what is wrong."""
+    if resume_from_checkpoint is None or resume_from_checkpoint is False:
+        return None
+    if resume_from_checkpoint is True:
+        checkpoints = [c for c in list_checkpoints(output_dir) if _has_state(c)]
+        if not checkpoints:
+            raise ValueError(
+                f"resume_from_checkpoint=True but no valid checkpoint was found in output directory "
+                f"({output_dir}): expected a '{PREFIX_CHECKPOINT_DIR}-<step>' folder holding "
+                f"{TRAINER_STATE_NAME}. Train without resuming, or pass the checkpoint's path."
+            )
+        return checkpoints[-1]
+    path = os.fspath(resume_from_checkpoint)
+    if not os.path.isdir(path):
+        raise ValueError(
+            f"resume_from_checkpoint={path!r} does not exist or is not a folder. Pass a checkpoint "
+            f"folder such as '{os.path.join(output_dir, checkpoint_folder_name(500))}', or True to "
+            "resume from the latest one in output_dir."
+        )
+    if not has_model_weights(path):
+        raise ValueError(
+            f"resume_from_checkpoint={path!r} holds no model weights ({SAFE_WEIGHTS_NAME}, "
+            f"{WEIGHTS_NAME} or a sharded index): it is not a checkpoint written by a Trainer."
+        )
+    return path
+
+
+def _has_state(folder: str) -> bool:
+    return os.path.isfile(os.path.join(folder, TRAINER_STATE_NAME))
+
+
+def has_model_weights(folder: str) -> bool:
+    names = (SAFE_WEIGHTS_NAME, WEIGHTS_NAME, SAFE_WEIGHTS_INDEX_NAME, WEIGHTS_INDEX_NAME)
+    return any(os.path.isfile(os.path.join(folder, n)) for n in names)
+
+
+@contextlib.contextmanager
+def staged_folder(final_dir: str, *, is_writer: bool, barrier=None) -> Iterator[str]:
+    """Yield a staging folder that becomes ``final_dir`` by one rename once everything is written.
+
+    A crash while writing leaves only a ``.staging-*`` folder, never a half-written checkpoint.
+    With several processes, ``barrier`` is called so every rank writes its files into the same
+    staging folder before the writer renames it.
+    """
+    parent, name = os.path.split(os.path.abspath(final_dir))
+    staging = os.path.join(parent, f"{STAGING_PREFIX}{name}")
+    if is_writer:
+        os.makedirs(parent, exist_ok=True)
+        if os.path.isdir(staging):
+            shutil.rmtree(staging)
+        os.makedirs(staging)
+    if barrier is not None:
+        barrier()
+    yield staging
+    if barrier is not None:
+        barrier()
+    if is_writer:
+        if os.path.isdir(final_dir):
+            # Saving the same step twice (e.g. on_save then train end) replaces the old folder.
+            shutil.rmtree(final_dir)
+        os.replace(staging, final_dir)
+    if barrier is not None:
+        barrier()
+
+
+def atomic_torch_save(obj: Any, path: str) -> None:
+    """``torch.save`` to a temporary name in the same folder, then rename over ``path``."""
+    tmp = f"{path}.tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def safe_torch_load(path: str, map_location: str | torch.device = "cpu") -> Any:
+    """Load a ``.pt``/``.pth``/``.bin`` file with ``weights_only=True`` (numpy RNG state allowed)."""
+    with torch.serialization.safe_globals(_numpy_safe_globals()):
+        return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def _numpy_safe_globals() -> list:
+    allowed: list = [np.ndarray, np.dtype]
+    core = getattr(np, "_core", None) or np.core
+    allowed.append(core.multiarray._reconstruct)
+    dtypes = getattr(np, "dtypes", None)
+    if dtypes is not None:
+        allowed += [
+            getattr(dtypes, n)
+            for n in ("UInt32DType", "Float64DType", "Int64DType")
+            if hasattr(dtypes, n)
+        ]
+    return allowed
+
+
+def rng_file_name(world_size: int, process_index: int) -> str:
+    return "rng_state.pth" if world_size <= 1 else f"rng_state_{process_index}.pth"
+
+
+def capture_rng_state(distributed: bool) -> dict[str, Any]:
+    """Every random generator the training run draws from, in transformers' key layout."""
+    states: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "cpu": torch.random.get_rng_state(),
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        states["cuda"] = (
+            torch.cuda.random.get_rng_state_all()
+            if distributed
+            else torch.cuda.random.get_rng_state()
+        )
+    return states
+
+
+def restore_rng_state(states: dict[str, Any], distributed: bool) -> None:
+    random.setstate(_as_python_state(states["python"]))
+    np.random.set_state(states["numpy"])
+    torch.random.set_rng_state(states["cpu"])
+    if "cuda" in states and torch.cuda.is_available():
+        if distributed and isinstance(states["cuda"], (list, tuple)):
+            torch.cuda.random.set_rng_state_all(states["cuda"])
+        else:
+            cuda_state = states["cuda"]
+            torch.cuda.random.set_rng_state(
+                cuda_state[0] if isinstance(cuda_state, (list, tuple)) else cuda_state
+            )
+
+
+def _as_python_state(state: Any) -> tuple:
+    # torch.load returns the inner state as a list; random.setstate needs tuples.
+    version, internal, gauss = state
+    return (version, tuple(internal), gauss)
+
+
+def rotate_checkpoints(
+    run_dir: str, save_total_limit: int | None, best_model_checkpoint: str | None
+) -> list[str]:
+    """Delete the oldest checkpoints beyond ``save_total_limit``; the best one is never deleted.
+
+    The best checkpoint is moved to the most recent end of the ordering so it survives, as in
+    transformers (with a limit of 1 and a best checkpoint that is not the latest, two are kept so
+    training can still resume from the latest).
+    """
+    if save_total_limit is None or save_total_limit <= 0:
+        return []
+    checkpoints = list_checkpoints(run_dir)
+    if best_model_checkpoint is not None:
+        absolute = [os.path.abspath(c) for c in checkpoints]
+        best = os.path.abspath(best_model_checkpoint)
+        if best in absolute and absolute.index(best) < len(checkpoints) - 2:
+            # Keep the best checkpoint just before the newest so it outlives older ones.
+            checkpoints.insert(len(checkpoints) - 2, checkpoints.pop(absolute.index(best)))
+    if len(checkpoints) <= save_total_limit:
+        return []
+    limit = save_total_limit
+    if (
+        limit == 1
+        and best_model_checkpoint is not None
+        and os.path.abspath(checkpoints[-1]) != os.path.abspath(best_model_checkpoint)
+    ):
+        limit = 2
+    doomed = checkpoints[: max(len(checkpoints) - limit, 0)]
+    for folder in doomed:
+        logger.info(
+            "Deleting older checkpoint [%s] due to save_total_limit=%s", folder, save_total_limit
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+    return doomed
+
+
+def load_model_weights(model: torch.nn.Module, folder: str, strict: bool = False) -> None:
+    """Load weights saved by either library (safetensors, bin, or a sharded index) into ``model``."""
+    from safetensors.torch import load_file
+
+    safe = os.path.join(folder, SAFE_WEIGHTS_NAME)
+    binary = os.path.join(folder, WEIGHTS_NAME)
+    if os.path.isfile(safe):
+        state_dict = load_file(safe, device="cpu")
+    elif os.path.isfile(binary):
+        state_dict = safe_torch_load(binary)
+    else:
+        state_dict = _load_sharded(folder)
+    result = model.load_state_dict(state_dict, strict=strict)
+    missing = [k for k in result.missing_keys if k not in _tied_keys(model)]
+    if missing:
+        logger.warning("There were missing keys in the checkpoint model loaded: %s.", missing)
+    if result.unexpected_keys:
+        logger.warning(
+            "There were unexpected keys in the checkpoint model loaded: %s.", result.unexpected_keys
+        )
+
+
+def _tied_keys(model: torch.nn.Module) -> set[str]:
+    ignored = getattr(model, "_keys_to_ignore_on_save", None) or []
+    tied = getattr(model, "_tied_weights_keys", None) or []
+    if isinstance(tied, dict):
+        tied = list(tied)
+    keys = set(ignored) | set(tied)
+    if keys and hasattr(model, "tie_weights"):
+        model.tie_weights()
+    return keys
+
+
+def _load_sharded(folder: str) -> dict[str, torch.Tensor]:
+    import json
+
+    from safetensors.torch import load_file
+
+    for index_name, loader in (
+        (SAFE_WEIGHTS_INDEX_NAME, load_file),
+        (WEIGHTS_INDEX_NAME, safe_torch_load),
+    ):
+        index_path = os.path.join(folder, index_name)
+        if os.path.isfile(index_path):
+            with open(index_path) as f:
+                shards = sorted(set(json.load(f)["weight_map"].values()))
+            state_dict: dict[str, torch.Tensor] = {}
+            for shard in shards:
+                state_dict.update(loader(os.path.join(folder, shard)))
+            return state_dict
+    raise FileNotFoundError(f"No model weights found in {folder}.")
+
+
+def save_model_files(
+    model: torch.nn.Module, output_dir: str, state_dict: dict | None = None
+) -> None:
+    """Write the model: its own ``save_pretrained`` when it has one, else ``model.safetensors``."""
+    from safetensors.torch import save_file
+
+    os.makedirs(output_dir, exist_ok=True)
+    if hasattr(model, "save_pretrained") and callable(model.save_pretrained):
+        model.save_pretrained(output_dir, state_dict=state_dict)
+        return
+    if state_dict is None:
+        state_dict = model.state_dict()
+    tensors = _dedupe_shared(state_dict)
+    save_file(tensors, os.path.join(output_dir, SAFE_WEIGHTS_NAME), metadata={"format": "pt"})
+
+
+def _dedupe_shared(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    # safetensors refuses tensors sharing storage; keep the first name, clone the rest.
+    seen: set[tuple[int, int]] = set()
+    out = {}
+    for name, tensor in state_dict.items():
+        tensor = tensor.detach()
+        key = (
+            (tensor.untyped_storage().data_ptr(), tensor.storage_offset())
+            if tensor.numel()
+            else (id(tensor), 0)
+        )
+        out[name] = tensor.clone().contiguous() if key in seen else tensor.contiguous()
+        seen.add(key)
+    return out

@@ -1,0 +1,142 @@
+"""Logging, metrics files, FLOs, and the Hub and hyperparameter-search entry points."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .metrics import format_log_metrics, metrics_format, save_metrics, speed_metrics
+
+logger = logging.getLogger(__name__)
+
+
+class ReportingMixin:
+    """``log``, ``log_metrics``, ``save_metrics``, ``store_flos`` and friends for ``Trainer``."""
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        """Record ``logs`` in ``state.log_history`` (with epoch and step) and pass them to callbacks."""
+        if self.state.epoch is not None:
+            logs["epoch"] = self.state.epoch
+        if str(self.args.include_num_input_tokens_seen) not in ("no", "False"):
+            logs["num_input_tokens_seen"] = self.state.num_input_tokens_seen
+            if start_time is not None:
+                seen = self.state.num_input_tokens_seen - getattr(
+                    self, "_initial_num_input_tokens_seen", 0
+                )
+                logs.update(speed_metrics("train", start_time, num_tokens=seen))
+        self.state.log_history.append({**logs, "step": self.state.global_step})
+        self.control = self.callback_handler.on_log(self.args, self.state, self.control, logs)
+
+    def log_metrics(self, split: str, metrics: dict[str, float]) -> None:
+        """Print ``metrics`` for ``split`` in a readable block (main process only)."""
+        if self.is_world_process_zero():
+            print(format_log_metrics(split, metrics))
+
+    @staticmethod
+    def metrics_format(metrics: dict[str, float]) -> dict[str, float]:
+        """A readable copy of ``metrics``: memory in MB, runtimes as clocks, FLOs in GF."""
+        return metrics_format(metrics)
+
+    def save_metrics(self, split: str, metrics: dict[str, float], combined: bool = True) -> None:
+        """Write ``<split>_results.json`` (and merge ``all_results.json``) in ``output_dir``."""
+        if self.is_world_process_zero():
+            save_metrics(self.args.output_dir, split, metrics, combined=combined)
+
+    def store_flos(self) -> None:
+        """Add the FLOs counted since the last call to ``state.total_flos`` (summed over processes)."""
+        if self.accelerator.num_processes > 1:
+            import torch
+
+            total = self.accelerator.reduce(
+                torch.tensor(float(self.current_flos), device=self.args.device), "sum"
+            )
+            self.state.total_flos += float(total.item())
+        else:
+            self.state.total_flos += self.current_flos
+        self.current_flos = 0.0
+
+    # ----------------------------------------------------------------------- Hub
+
+    def _hub(self):
+        try:
+            import trainer_hub
+        except ImportError as exc:
+            raise ImportError(
+                'Pushing to the Hub needs the trainer-hub package: pip install "trainer-loop[hub]".'
+            ) from exc
+        return trainer_hub
+
+    def init_hf_repo(self, token: str | None = None) -> None:
+        """Create (or reuse) the Hub repository named by ``hub_model_id`` or ``output_dir``."""
+        self.hub_model_id = self._hub().init_repo(self.args, token=token)
+
+    def create_model_card(self, **kwargs: Any) -> None:
+        """Write a ``README.md`` model card into ``output_dir`` describing this training run."""
+        if self.is_world_process_zero():
+            self._hub().write_model_card(self, **kwargs)
+
+    def push_to_hub(
+        self,
+        commit_message: str | None = "End of training",
+        blocking: bool = True,
+        token: str | None = None,
+        revision: str | None = None,
+        **kwargs: Any,
+    ):
+        """Save the model and upload ``output_dir`` to the Hub; returns the commit information."""
+        hub = self._hub()
+        if self.hub_model_id is None:
+            self.init_hf_repo(token=token)
+        self.save_model(_internal_call=True)
+        if not self.is_world_process_zero():
+            return None
+        self.control = self.callback_handler.on_push_begin(self.args, self.state, self.control)
+        return hub.push_folder(
+            self,
+            commit_message=commit_message,
+            blocking=blocking,
+            token=token,
+            revision=revision,
+            **kwargs,
+        )
+
+    def _push_from_checkpoint(self, checkpoint_folder: str) -> None:
+        if self.is_world_process_zero():
+            self._hub().push_checkpoint(self, checkpoint_folder)
+
+    def _finish_current_push(self) -> None:
+        if self.args.push_to_hub and self.is_world_process_zero():
+            self._hub().wait_for_pushes(self)
+
+    # ----------------------------------------------------------- hyperparameter search
+
+    def hyperparameter_search(
+        self,
+        hp_space=None,
+        compute_objective=None,
+        n_trials: int = 20,
+        direction: str | list[str] = "minimize",
+        backend=None,
+        hp_name=None,
+        **kwargs,
+    ):
+        """Search hyperparameters with optuna; returns the best run (or runs, for several objectives)."""
+        from .hpsearch import run_hyperparameter_search
+
+        return run_hyperparameter_search(
+            self,
+            hp_space=hp_space,
+            compute_objective=compute_objective,
+            n_trials=n_trials,
+            direction=direction,
+            backend=backend,
+            hp_name=hp_name,
+            **kwargs,
+        )
+
+    def _report_to_hp_search(self, trial: Any, step: int, metrics: dict[str, float]) -> None:
+        if trial is None or self.hp_search_backend is None:
+            return
+        from .hpsearch import report_trial
+
+        report_trial(self, trial, step, metrics)

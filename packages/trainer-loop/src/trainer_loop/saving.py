@@ -1,0 +1,296 @@
+"""Saving models and checkpoints, and resuming from them (mixed into ``Trainer``)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from typing import Any
+
+import torch
+
+from . import checkpoints as ckpt
+from .results import (
+    OPTIMIZER_NAME,
+    SCALER_NAME,
+    SCHEDULER_NAME,
+    TRAINER_STATE_NAME,
+    TRAINING_ARGS_NAME,
+)
+from .state import ExportableState, TrainerControl
+
+logger = logging.getLogger(__name__)
+
+# Extra key in rng_state.pth: the running loss window, so a resumed run logs the same losses as
+# an uninterrupted one. transformers reads only the keys it knows, so its files stay compatible.
+LOSS_WINDOW_KEY = "trainer_loss_window"
+
+
+class SavingMixin:
+    """``save_model``, ``save_state`` and the checkpoint write/resume machinery."""
+
+    # --------------------------------------------------------------------------- public
+
+    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
+        """Save the model (safetensors, or the model's ``save_pretrained``), the processing class
+        and the training arguments into ``output_dir`` (default ``args.output_dir``)."""
+        output_dir = output_dir if output_dir is not None else self.args.output_dir
+        if self.is_fsdp_enabled or self.is_deepspeed_enabled:
+            state_dict = self.accelerator.get_state_dict(self.model_wrapped)
+            if self.args.should_save:
+                self._save(output_dir, state_dict=state_dict)
+        elif self.args.should_save:
+            self._save(output_dir)
+        if self.args.push_to_hub and not _internal_call:
+            self.push_to_hub(commit_message="Model save", revision=self.args.hub_revision)
+
+    def save_state(self) -> None:
+        """Write ``trainer_state.json`` into ``args.output_dir`` (main process only)."""
+        if not self.is_world_process_zero():
+            return
+        os.makedirs(self.args.output_dir, exist_ok=True)
+        self.state.save_to_json(os.path.join(self.args.output_dir, TRAINER_STATE_NAME))
+
+    # --------------------------------------------------------------------------- writing
+
+    def _save(self, output_dir: str, state_dict: dict | None = None) -> None:
+        os.makedirs(output_dir, exist_ok=True)
+        logger.info("Saving model checkpoint to %s", output_dir)
+        ckpt.save_model_files(self._plain_model(), output_dir, state_dict=state_dict)
+        tokenizer = self.processing_class
+        if tokenizer is None:
+            tokenizer = getattr(self.data_collator, "tokenizer", None)
+        if tokenizer is not None and hasattr(tokenizer, "save_pretrained"):
+            tokenizer.save_pretrained(output_dir)
+        ckpt.atomic_torch_save(self.args, os.path.join(output_dir, TRAINING_ARGS_NAME))
+
+    def _plain_model(self, model: torch.nn.Module | None = None) -> torch.nn.Module:
+        """The user's module without DDP/FSDP/compile wrappers (cheap when there are none)."""
+        model = model if model is not None else self.model
+        wrapped = hasattr(model, "_orig_mod") or hasattr(model, "module")
+        return self.accelerator.unwrap_model(model, keep_torch_compile=False) if wrapped else model
+
+    def _get_output_dir(self, trial: Any) -> str:
+        if self.hp_search_backend is not None and trial is not None:
+            run_name = (
+                self.hp_name(trial) if self.hp_name is not None else f"run-{_trial_id(trial)}"
+            )
+            return os.path.join(self.args.output_dir, run_name)
+        return self.args.output_dir
+
+    def _save_checkpoint(self, model: torch.nn.Module, trial: Any) -> None:
+        if self.hp_search_backend is None and trial is None:
+            self.store_flos()
+        run_dir = self._get_output_dir(trial)
+        final_dir = os.path.join(run_dir, ckpt.checkpoint_folder_name(self.state.global_step))
+        barrier = self.accelerator.wait_for_everyone if self.accelerator.num_processes > 1 else None
+        with ckpt.staged_folder(
+            final_dir, is_writer=self.args.should_save, barrier=barrier
+        ) as staging:
+            self.save_model(staging, _internal_call=True)
+            if not self.args.save_only_model:
+                self._save_optimizer_and_scheduler(staging)
+                self._save_scaler(staging)
+                self._save_rng_state(staging)
+            if self.args.should_save:
+                self._record_best_checkpoint(run_dir)
+                self._export_callback_states()
+                self.state.save_to_json(os.path.join(staging, TRAINER_STATE_NAME))
+        if self.args.push_to_hub:
+            self._push_from_checkpoint(final_dir)
+        if self.args.should_save:
+            ckpt.rotate_checkpoints(
+                run_dir, self.args.save_total_limit, self.state.best_model_checkpoint
+            )
+
+    def _record_best_checkpoint(self, run_dir: str) -> None:
+        strategy = str(getattr(self.args.save_strategy, "value", self.args.save_strategy))
+        # With save_strategy="best", best_global_step is not tracked; the step of the last
+        # improvement is, and its checkpoint is the one being written.
+        step = (
+            getattr(self, "_last_best_step", None)
+            if strategy == "best"
+            else self.state.best_global_step
+        )
+        if not step:
+            return
+        best_dir = os.path.join(run_dir, ckpt.checkpoint_folder_name(step))
+        if step == self.state.global_step or os.path.exists(best_dir):
+            self.state.best_model_checkpoint = best_dir
+
+    def _export_callback_states(self) -> None:
+        for callback in [*self.callback_handler.callbacks, self.control]:
+            if not isinstance(callback, ExportableState):
+                continue
+            name = type(callback).__name__
+            exported = callback.state()
+            if isinstance(self.state.stateful_callbacks.get(name), list):
+                self.state.stateful_callbacks[name].append(exported)
+            else:
+                self.state.stateful_callbacks[name] = exported
+
+    def _save_optimizer_and_scheduler(self, output_dir: str) -> None:
+        if self.is_deepspeed_enabled:
+            self.model_wrapped.save_checkpoint(output_dir)
+        elif self.is_fsdp_enabled:
+            from accelerate.utils import save_fsdp_model, save_fsdp_optimizer
+
+            plugin = self.accelerator.state.fsdp_plugin
+            save_fsdp_model(plugin, self.accelerator, self.model, output_dir)
+            save_fsdp_optimizer(plugin, self.accelerator, self.optimizer, self.model, output_dir)
+        elif self.args.should_save:
+            ckpt.atomic_torch_save(
+                self.optimizer.state_dict(), os.path.join(output_dir, OPTIMIZER_NAME)
+            )
+        deepspeed_owns_scheduler = self.is_deepspeed_enabled and type(
+            self.lr_scheduler
+        ).__name__ in (
+            "DummyScheduler",
+            "DeepSpeedSchedulerWrapper",
+        )
+        if self.args.should_save and not deepspeed_owns_scheduler:
+            ckpt.atomic_torch_save(
+                self.lr_scheduler.state_dict(), os.path.join(output_dir, SCHEDULER_NAME)
+            )
+
+    def _save_scaler(self, output_dir: str) -> None:
+        scaler = getattr(self.accelerator, "scaler", None)
+        if scaler is not None and self.args.should_save:
+            ckpt.atomic_torch_save(scaler.state_dict(), os.path.join(output_dir, SCALER_NAME))
+
+    def _save_rng_state(self, output_dir: str) -> None:
+        distributed = self.accelerator.num_processes > 1
+        states = ckpt.capture_rng_state(distributed)
+        states[LOSS_WINDOW_KEY] = {
+            "window_loss": float(self._tr_loss.item()) if hasattr(self, "_tr_loss") else 0.0,
+            "total_loss": float(getattr(self, "_total_loss_scalar", 0.0)),
+            "last_logged_step": int(
+                getattr(self, "_globalstep_last_logged", self.state.global_step)
+            ),
+        }
+        os.makedirs(output_dir, exist_ok=True)
+        name = ckpt.rng_file_name(self.args.world_size, self.args.process_index)
+        ckpt.atomic_torch_save(states, os.path.join(output_dir, name))
+
+    # --------------------------------------------------------------------------- reading
+
+    def _load_model_from_checkpoint(
+        self, checkpoint: str, model: torch.nn.Module | None = None
+    ) -> None:
+        model = model if model is not None else self.model
+        if self.is_deepspeed_enabled:
+            from accelerate.utils import DistributedType  # noqa: F401  (deepspeed loads its own files)
+
+            self.model_wrapped.load_checkpoint(checkpoint, load_module_strict=True)
+            return
+        if self.is_fsdp_enabled:
+            from accelerate.utils import load_fsdp_model
+
+            load_fsdp_model(self.accelerator.state.fsdp_plugin, self.accelerator, model, checkpoint)
+            return
+        ckpt.load_model_weights(self._plain_model(model), checkpoint)
+
+    def _load_optimizer_and_scheduler(self, checkpoint: str) -> None:
+        if self.is_deepspeed_enabled:
+            return
+        optimizer_file = os.path.join(checkpoint, OPTIMIZER_NAME)
+        scheduler_file = os.path.join(checkpoint, SCHEDULER_NAME)
+        if self.is_fsdp_enabled:
+            from accelerate.utils import load_fsdp_optimizer
+
+            load_fsdp_optimizer(
+                self.accelerator.state.fsdp_plugin,
+                self.accelerator,
+                self.optimizer,
+                self.model,
+                checkpoint,
+            )
+        elif os.path.isfile(optimizer_file):
+            self.optimizer.load_state_dict(
+                ckpt.safe_torch_load(optimizer_file, map_location=self.args.device)
+            )
+        if os.path.isfile(scheduler_file):
+            self.lr_scheduler.load_state_dict(ckpt.safe_torch_load(scheduler_file))
+
+    def _load_scaler(self, checkpoint: str) -> None:
+        scaler = getattr(self.accelerator, "scaler", None)
+        path = os.path.join(checkpoint, SCALER_NAME)
+        if scaler is not None and os.path.isfile(path):
+            scaler.load_state_dict(ckpt.safe_torch_load(path))
+
+    def _rng_states(self, checkpoint: str) -> dict | None:
+        path = os.path.join(
+            checkpoint, ckpt.rng_file_name(self.args.world_size, self.args.process_index)
+        )
+        if not os.path.isfile(path):
+            logger.info(
+                "No RNG state file for this process in %s; the resumed run may not be reproducible.",
+                checkpoint,
+            )
+            return None
+        return ckpt.safe_torch_load(path)
+
+    def _load_rng_state(self, checkpoint: str | None) -> None:
+        states = self._rng_states(checkpoint) if checkpoint else None
+        if states is not None:
+            ckpt.restore_rng_state(states, distributed=self.accelerator.num_processes > 1)
+
+    def _saved_loss_window(self, checkpoint: str) -> dict | None:
+        states = self._rng_states(checkpoint)
+        return None if states is None else states.get(LOSS_WINDOW_KEY)
+
+    def _load_best_model(self) -> None:
+        best = self.state.best_model_checkpoint
+        logger.info("Loading best model from %s (score: %s).", best, self.state.best_metric)
+        if self.is_deepspeed_enabled or self.is_fsdp_enabled:
+            self._load_model_from_checkpoint(best, self.model_wrapped)
+        elif ckpt.has_model_weights(best):
+            ckpt.load_model_weights(self._plain_model(), best)
+        else:
+            logger.warning(
+                "Could not find the best model in %s; with several nodes, set save_on_each_node=True.",
+                best,
+            )
+
+    def _load_callback_state(self) -> None:
+        if not self.args.restore_callback_states_from_checkpoint:
+            return
+        current = [*self.callback_handler.callbacks, self.control]
+        missing = []
+        for name, data in self.state.stateful_callbacks.items():
+            entries = data if isinstance(data, list) else [data]
+            matching = [cb for cb in current if type(cb).__name__ == name]
+            if not matching:
+                missing.append(name)
+                continue
+            for callback, entry in zip(matching, entries):
+                rebuilt = type(callback)(**entry.get("args", {}))
+                for attribute, value in entry.get("attributes", {}).items():
+                    setattr(rebuilt, attribute, value)
+                if isinstance(callback, TrainerControl):
+                    self.control = rebuilt
+                else:
+                    self.callback_handler.remove_callback(callback)
+                    self.callback_handler.add_callback(rebuilt)
+        if missing:
+            logger.warning(
+                "The checkpoint holds state for callbacks not in use; ignoring: %s",
+                ", ".join(missing),
+            )
+
+    def _keep_only_best_when_limit_is_one(self, trial: Any) -> None:
+        best = self.state.best_model_checkpoint
+        if not (self.args.should_save and best is not None and self.args.save_total_limit == 1):
+            return
+        for folder in ckpt.list_checkpoints(self._get_output_dir(trial)):
+            if os.path.abspath(folder) != os.path.abspath(best):
+                logger.info("Deleting older checkpoint [%s] due to save_total_limit=1", folder)
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _trial_id(trial: Any) -> Any:
+    return (
+        getattr(trial, "number", None)
+        if not isinstance(trial, dict)
+        else abs(hash(str(sorted(trial.items()))))
+    )

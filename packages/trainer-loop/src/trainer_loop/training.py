@@ -1,0 +1,552 @@
+"""``Trainer.train``: the training loop, read top to bottom.
+
+``train`` resolves what to resume from, ``_inner_training_loop`` sets up the run and walks the
+epochs, ``_run_epoch`` walks optimizer steps (each gathering ``gradient_accumulation_steps``
+micro-batches) and ``_maybe_log_save_evaluate`` does whatever the callbacks asked for after a step.
+The hot path does forward, backward and the optimizer step; everything else is gated on a flag.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import math
+import os
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from trainer_data import has_length, skip_first_batches
+from trainer_dist import find_executable_batch_size
+
+from .checkpoints import resolve_resume_checkpoint
+from .metrics import speed_metrics
+from .results import TRAINER_STATE_NAME, TrainOutput
+from .state import TrainerState
+
+logger = logging.getLogger(__name__)
+
+
+class TrainingLoopMixin:
+    """The ``train()`` entry point and the loop behind it (mixed into ``Trainer``)."""
+
+    def train(
+        self,
+        resume_from_checkpoint: str | bool | None = None,
+        trial: Any = None,
+        ignore_keys_for_eval: list[str] | None = None,
+    ) -> TrainOutput:
+        """Train the model; ``resume_from_checkpoint`` is a checkpoint path, or True for the latest.
+
+        Returns a ``TrainOutput(global_step, training_loss, metrics)``.
+        """
+        args = self.args
+        checkpoint = resolve_resume_checkpoint(resume_from_checkpoint, args.output_dir)
+        self.is_in_train = True
+        if self.model_init is not None:
+            self._seed_everything()
+            self.model = self.model_wrapped = self.call_model_init(trial)
+            self.optimizer, self.lr_scheduler = None, None
+            if self.place_model_on_device:
+                self.model = self.model_wrapped = self.model.to(args.device)
+            self._signature_columns = None
+        elif (args.fp16_full_eval or args.bf16_full_eval) and not self.is_model_parallel:
+            self.model = self.model.to(args.device)
+        if args.gradient_checkpointing and hasattr(self.model, "gradient_checkpointing_enable"):
+            self.model.gradient_checkpointing_enable(
+                gradient_checkpointing_kwargs=args.gradient_checkpointing_kwargs
+            )
+        self._hp_search_setup(trial)
+        if checkpoint is not None:
+            if not self.is_deepspeed_enabled and not self.is_fsdp_enabled:
+                self._load_model_from_checkpoint(checkpoint)
+            if args.auto_find_batch_size:
+                saved = TrainerState.load_from_json(os.path.join(checkpoint, TRAINER_STATE_NAME))
+                if saved.train_batch_size is not None:
+                    self._train_batch_size = saved.train_batch_size
+        run = find_executable_batch_size(
+            self._inner_training_loop, self._train_batch_size, args.auto_find_batch_size
+        )
+        return run(
+            args=args,
+            resume_from_checkpoint=checkpoint,
+            trial=trial,
+            ignore_keys_for_eval=ignore_keys_for_eval,
+        )
+
+    def _inner_training_loop(
+        self,
+        batch_size=None,
+        args=None,
+        resume_from_checkpoint=None,
+        trial=None,
+        ignore_keys_for_eval=None,
+    ) -> TrainOutput:
+        if batch_size is not None and batch_size != self._train_batch_size:
+            logger.info("Retrying with a per-device batch size of %d", batch_size)
+            self._train_batch_size = batch_size
+        train_dataloader = self.get_train_dataloader()
+        (
+            num_train_epochs,
+            updates_per_epoch,
+            num_examples,
+            num_train_samples,
+            total_batch_size,
+            steps_in_epoch,
+            max_steps,
+        ) = self.set_initial_training_values(args, train_dataloader)
+        epochs_trained, batches_to_skip = self._init_training_state(
+            max_steps, updates_per_epoch, num_train_epochs, resume_from_checkpoint, trial
+        )
+        model = self._prepare_for_training(max_steps, train_dataloader, resume_from_checkpoint)
+        self._log_run_header(
+            num_examples, num_train_epochs, updates_per_epoch, total_batch_size, max_steps, model
+        )
+
+        start_time = time.time()
+        self._initial_num_input_tokens_seen = self.state.num_input_tokens_seen
+        self._loss_on_cpu = args.device.type == "cpu"
+        self._restore_loss_window(resume_from_checkpoint)
+        model.zero_grad()
+        self.control = self.callback_handler.on_train_begin(args, self.state, self.control)
+        if args.eval_on_start:
+            self._evaluate(trial, ignore_keys_for_eval, skip_scheduler=True)
+
+        for epoch in range(epochs_trained, num_train_epochs):
+            self.control = self.callback_handler.on_epoch_begin(args, self.state, self.control)
+            resuming_here = epoch == epochs_trained and resume_from_checkpoint is not None
+            self._run_epoch(
+                model,
+                epoch,
+                train_dataloader,
+                steps_in_epoch,
+                updates_per_epoch,
+                trial,
+                ignore_keys_for_eval,
+                start_time,
+                resume_from_checkpoint if resuming_here else None,
+                batches_to_skip if resuming_here else 0,
+            )
+            if self.control.should_training_stop:
+                break
+        return self._finalize_training(trial, num_train_samples, start_time)
+
+    def _run_epoch(
+        self,
+        model,
+        epoch,
+        dataloader,
+        steps_in_epoch,
+        updates_per_epoch,
+        trial,
+        ignore_keys_for_eval,
+        start_time,
+        resume_from_checkpoint,
+        batches_to_skip,
+    ) -> None:
+        args = self.args
+        accumulation = args.gradient_accumulation_steps
+        handler = self.callback_handler
+        if hasattr(dataloader, "set_epoch"):
+            dataloader.set_epoch(epoch)
+        elif hasattr(getattr(dataloader, "sampler", None), "set_epoch"):
+            dataloader.sampler.set_epoch(epoch)
+        if batches_to_skip > 0:
+            dataloader = skip_first_batches(dataloader, batches_to_skip)
+        epoch_iterator = iter(dataloader)
+        if resume_from_checkpoint is not None:
+            # Restored after the iterator exists: creating it draws from the global generator, which
+            # the uninterrupted run did at the start of this epoch, before the checkpoint was taken.
+            self._load_rng_state(resume_from_checkpoint)
+
+        step = batches_to_skip - 1
+        remainder = steps_in_epoch % accumulation or accumulation
+        grad_norm = learning_rate = None
+        for update_step in range(batches_to_skip // accumulation, updates_per_epoch):
+            num_batches = accumulation if update_step != updates_per_epoch - 1 else remainder
+            batch_samples, num_items_in_batch = self.get_batch_samples(
+                epoch_iterator, num_batches, args.device
+            )
+            self.current_gradient_accumulation_steps = len(batch_samples)
+            for i, inputs in enumerate(batch_samples):
+                step += 1
+                is_update = (step + 1) % accumulation == 0 or step + 1 == steps_in_epoch
+                if step % accumulation == 0:
+                    self.control = handler.on_step_begin(args, self.state, self.control)
+                with self._sync_context(model, last=i == len(batch_samples) - 1):
+                    loss = self.training_step(model, inputs, num_items_in_batch)
+                self._accumulate_loss(loss)
+                if self._count_flos:
+                    self.current_flos += float(self.floating_point_ops(inputs))
+                if self._count_tokens:
+                    self._track_num_input_tokens(inputs)
+                if not is_update:
+                    self.control = handler.on_substep_end(args, self.state, self.control)
+                    continue
+                grad_norm = self._clip_gradients(model)
+                self.control = handler.on_pre_optimizer_step(args, self.state, self.control)
+                self.optimizer.step()
+                self.control = handler.on_optimizer_step(args, self.state, self.control)
+                learning_rate = self._get_learning_rate()
+                if (
+                    self._steps_scheduler_per_update
+                    and not self.accelerator.optimizer_step_was_skipped
+                ):
+                    self.lr_scheduler.step()
+                model.zero_grad()
+                self.state.global_step += 1
+                self.state.epoch = epoch + (step + 1) / steps_in_epoch
+                self.control = handler.on_step_end(args, self.state, self.control)
+                self._maybe_log_save_evaluate(
+                    grad_norm, model, trial, epoch, ignore_keys_for_eval, start_time, learning_rate
+                )
+                if self.control.should_epoch_stop or self.control.should_training_stop:
+                    break
+            if self.control.should_epoch_stop or self.control.should_training_stop:
+                break
+        if step < 0:
+            logger.warning(
+                "The epoch iterator yielded no batch; stopping at step %d. With an IterableDataset, "
+                "max_steps may exceed the number of available samples.",
+                self.state.global_step,
+            )
+            self.control.should_training_stop = True
+        self.control = handler.on_epoch_end(args, self.state, self.control)
+        self._maybe_log_save_evaluate(
+            grad_norm, model, trial, epoch, ignore_keys_for_eval, start_time, learning_rate
+        )
+
+    def _maybe_log_save_evaluate(
+        self, grad_norm, model, trial, epoch, ignore_keys_for_eval, start_time, learning_rate=None
+    ) -> None:
+        if self.control.should_log and self.state.global_step > self._globalstep_last_logged:
+            window_loss = self._gather_scalar(self._tr_loss)
+            self._tr_loss.zero_()
+            logs: dict[str, float] = {
+                "loss": window_loss / (self.state.global_step - self._globalstep_last_logged)
+            }
+            if grad_norm is not None:
+                logs["grad_norm"] = (
+                    grad_norm.item() if isinstance(grad_norm, torch.Tensor) else grad_norm
+                )
+            logs["learning_rate"] = (
+                learning_rate if learning_rate is not None else self._get_learning_rate()
+            )
+            self._total_loss_scalar += window_loss
+            self._globalstep_last_logged = self.state.global_step
+            self.store_flos()
+            self.log(logs, start_time)
+        if self.control.should_evaluate:
+            metrics = self._evaluate(trial, ignore_keys_for_eval)
+            is_new_best = self._determine_best_metric(metrics, trial)
+            if _value(self.args.save_strategy) == "best":
+                self.control.should_save = is_new_best
+        if self.control.should_save:
+            self._save_checkpoint(model, trial)
+            self.control = self.callback_handler.on_save(self.args, self.state, self.control)
+
+    def _finalize_training(self, trial, num_train_samples, start_time) -> TrainOutput:
+        self._total_loss_scalar += self._gather_scalar(self._tr_loss)
+        self._tr_loss.zero_()
+        train_loss = self._total_loss_scalar / max(self.state.global_step, 0.001)
+        metrics = speed_metrics(
+            "train", start_time, num_samples=num_train_samples, num_steps=self.state.max_steps
+        )
+        self.store_flos()
+        metrics["total_flos"] = self.state.total_flos
+        metrics["train_loss"] = train_loss
+        self.log(metrics)
+        if self.args.load_best_model_at_end and self.state.best_model_checkpoint is not None:
+            self._load_best_model()
+        self._keep_only_best_when_limit_is_one(trial)
+        self.control = self.callback_handler.on_train_end(self.args, self.state, self.control)
+        self._finish_current_push()
+        self.is_in_train = False
+        return TrainOutput(self.state.global_step, train_loss, metrics)
+
+    # ---------------------------------------------------------------------------- set-up
+
+    def set_initial_training_values(
+        self, args, dataloader
+    ) -> tuple[int, int, int, int, int, int | None, int]:
+        """Epochs, updates per epoch, examples, samples, total batch size, batches per epoch, max steps."""
+        max_steps = args.max_steps
+        accumulation = args.gradient_accumulation_steps
+        total_batch_size = self.get_total_train_batch_size(args)
+        len_dataloader = len(dataloader) if has_length(dataloader) else None
+        if len_dataloader == 0:
+            raise ValueError(
+                "The training dataloader is empty: the train_dataset has no example (or fewer than one "
+                "batch with dataloader_drop_last=True). Pass a non-empty dataset."
+            )
+        if len_dataloader is not None:
+            updates_per_epoch = max(math.ceil(len_dataloader / accumulation), 1)
+            if max_steps <= 0:
+                max_steps = math.ceil(args.num_train_epochs * updates_per_epoch)
+            num_examples = self.num_examples(dataloader)
+            if args.max_steps > 0:
+                num_train_epochs = math.ceil(max_steps / updates_per_epoch)
+                num_train_samples = max_steps * total_batch_size
+            else:
+                num_train_epochs = math.ceil(args.num_train_epochs)
+                num_train_samples = num_examples * args.num_train_epochs
+        elif args.max_steps > 0:
+            num_train_epochs = sys.maxsize
+            updates_per_epoch = max_steps
+            num_examples = num_train_samples = total_batch_size * args.max_steps
+        else:
+            raise ValueError(
+                f"max_steps must be positive when the dataloader has no length, got {args.max_steps}."
+            )
+        steps_in_epoch = len_dataloader if len_dataloader is not None else max_steps * accumulation
+        return (
+            num_train_epochs,
+            updates_per_epoch,
+            num_examples,
+            num_train_samples,
+            total_batch_size,
+            steps_in_epoch,
+            max_steps,
+        )
+
+    def _init_training_state(
+        self, max_steps, updates_per_epoch, num_train_epochs, checkpoint, trial
+    ):
+        self.state = TrainerState(stateful_callbacks=self._stateful_callbacks())
+        self.state.is_hyper_param_search = trial is not None
+        self.state.train_batch_size = self._train_batch_size
+        self.state.compute_steps(self.args, max_steps)
+        epochs_trained = batches_to_skip = 0
+        state_file = os.path.join(checkpoint, TRAINER_STATE_NAME) if checkpoint else None
+        if state_file and os.path.isfile(state_file):
+            self.state = TrainerState.load_from_json(state_file)
+            self._load_callback_state()
+            epochs_trained = self.state.global_step // updates_per_epoch
+            if not self.args.ignore_data_skip:
+                batches_to_skip = (
+                    self.state.global_step % updates_per_epoch
+                ) * self.args.gradient_accumulation_steps
+        self.state.init_training_references(self, max_steps, num_train_epochs, trial)
+        return epochs_trained, batches_to_skip
+
+    def _prepare_for_training(self, max_steps, train_dataloader, checkpoint):
+        if self._created_lr_scheduler:
+            self.lr_scheduler = None
+            self._created_lr_scheduler = False
+        accelerator = self.accelerator
+        if self.is_deepspeed_enabled:
+            self.optimizer, self.lr_scheduler = self._deepspeed_init(max_steps)
+        if self._needs_accelerate_wrapping():
+            if self.is_fsdp_enabled:
+                model = self.model = accelerator.prepare(self.model)
+                self.create_optimizer(model)
+                self.optimizer = accelerator.prepare(self.optimizer)
+            elif self.is_deepspeed_enabled and type(self.lr_scheduler).__name__ == "DummyScheduler":
+                model, self.optimizer, self.lr_scheduler = accelerator.prepare(
+                    self.model, self.optimizer, self.lr_scheduler
+                )
+            else:
+                self.create_optimizer()
+                model, self.optimizer = accelerator.prepare(self.model, self.optimizer)
+        else:
+            self.create_optimizer()
+            model = self.model
+        self.create_scheduler(num_training_steps=max_steps)
+        self.model_wrapped = model
+        if self.is_deepspeed_enabled:
+            self.deepspeed = model
+        if checkpoint is not None:
+            if self.is_deepspeed_enabled or self.is_fsdp_enabled:
+                self._load_model_from_checkpoint(checkpoint, model)
+            self._load_optimizer_and_scheduler(checkpoint)
+            self._load_scaler(checkpoint)
+        self._steps_scheduler_per_update = not isinstance(
+            self.lr_scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau
+        )
+        self._count_flos = self._model_estimates_flos()
+        self._count_tokens = str(self.args.include_num_input_tokens_seen) not in ("no", "False")
+        handler = self.callback_handler
+        handler.model, handler.optimizer, handler.lr_scheduler = (
+            self.model,
+            self.optimizer,
+            self.lr_scheduler,
+        )
+        handler.train_dataloader = train_dataloader
+        return model
+
+    def _needs_accelerate_wrapping(self) -> bool:
+        accelerator = self.accelerator
+        return (
+            accelerator.num_processes > 1
+            or self.is_deepspeed_enabled
+            or self.is_fsdp_enabled
+            or accelerator.mixed_precision != "no"
+            or getattr(accelerator, "scaler", None) is not None
+        )
+
+    def _log_run_header(
+        self, num_examples, epochs, updates_per_epoch, total_batch_size, max_steps, model
+    ) -> None:
+        logger.info("***** Running training *****")
+        logger.info("  Num examples = %s", f"{num_examples:,}")
+        logger.info("  Num Epochs = %s", f"{epochs:,}")
+        logger.info("  Num update steps per epoch = %s", f"{updates_per_epoch:,}")
+        logger.info(
+            "  Instantaneous batch size per device = %s",
+            f"{self.args.per_device_train_batch_size:,}",
+        )
+        logger.info(
+            "  Total train batch size (w. parallel, distributed & accumulation) = %s",
+            f"{total_batch_size:,}",
+        )
+        logger.info("  Gradient Accumulation steps = %s", self.args.gradient_accumulation_steps)
+        logger.info("  Total optimization steps = %s", f"{max_steps:,}")
+        logger.info(
+            "  Number of trainable parameters = %s", f"{self.get_num_trainable_parameters():,}"
+        )
+
+    # ----------------------------------------------------------------------- per-step pieces
+
+    def get_batch_samples(
+        self, epoch_iterator: Iterator, num_batches: int, device: torch.device
+    ) -> tuple[list, torch.Tensor | int | None]:
+        """Pull up to ``num_batches`` micro-batches and count their label tokens when the loss needs it."""
+        batch_samples = []
+        for _ in range(num_batches):
+            try:
+                batch_samples.append(next(epoch_iterator))
+            except StopIteration:
+                break
+        return batch_samples, self._num_items_in_batch(batch_samples, device)
+
+    def _num_items_in_batch(self, batch_samples: list, device: torch.device) -> torch.Tensor | None:
+        if not batch_samples or not (
+            self.model_accepts_loss_kwargs or self.compute_loss_func is not None
+        ):
+            return None
+        first = batch_samples[0]
+        if not isinstance(first, dict) or "labels" not in first:
+            return None
+        try:
+            count = sum(batch["labels"].ne(-100).sum() for batch in batch_samples)
+        except (TypeError, AttributeError):
+            return None
+        if self.args.average_tokens_across_devices and self.args.world_size > 1:
+            count = self.accelerator.gather(count.to(device)).sum()
+        elif self.args.n_gpu > 1:
+            count = count // self.args.n_gpu
+        return count.to(device) if torch.is_tensor(count) else count
+
+    def _sync_context(self, model, last: bool):
+        if last or self.accelerator.num_processes == 1 or self.is_deepspeed_enabled:
+            return contextlib.nullcontext()
+        return self.accelerator.no_sync(model)
+
+    def _backward(self, loss: torch.Tensor) -> None:
+        if self.is_deepspeed_enabled:
+            self.accelerator.backward(loss, scale_wrt_gas=False)
+        elif getattr(self.accelerator, "scaler", None) is not None:
+            self.accelerator.backward(loss)
+        else:
+            loss.backward()
+
+    def _accumulate_loss(self, loss: torch.Tensor) -> None:
+        if not self.args.logging_nan_inf_filter:
+            self._tr_loss += loss
+        elif self._loss_on_cpu:
+            # On the CPU reading the value costs nothing; a non-finite loss counts as the window mean.
+            if math.isfinite(loss.item()):
+                self._tr_loss += loss
+            else:
+                self._tr_loss += self._tr_loss / (
+                    1 + self.state.global_step - self._globalstep_last_logged
+                )
+        else:
+            # On accelerators, choose without a host sync.
+            fallback = self._tr_loss / (1 + self.state.global_step - self._globalstep_last_logged)
+            self._tr_loss += torch.where(
+                torch.isfinite(loss), loss.to(self._tr_loss.dtype), fallback
+            )
+
+    def _clip_gradients(self, model) -> torch.Tensor | float | None:
+        max_norm = self.args.max_grad_norm
+        if max_norm is None or max_norm <= 0:
+            return None
+        if self.is_deepspeed_enabled:
+            return self.accelerator.deepspeed_engine_wrapped.engine.get_global_grad_norm()
+        if self._needs_accelerate_wrapping():
+            return self.accelerator.clip_grad_norm_(model.parameters(), max_norm)
+        return torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+
+    def _get_learning_rate(self) -> float:
+        scheduler = self.lr_scheduler
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            return self.optimizer.param_groups[0]["lr"]
+        try:
+            return scheduler.get_last_lr()[0]
+        except (AssertionError, AttributeError):
+            return self.optimizer.param_groups[0]["lr"]
+
+    def _gather_scalar(self, value: torch.Tensor) -> float:
+        if self.accelerator.num_processes > 1:
+            return self.accelerator.gather(value.detach().reshape(1)).mean().item()
+        return value.item()
+
+    def _restore_loss_window(self, checkpoint: str | None) -> None:
+        self._tr_loss = torch.tensor(0.0, device=self.args.device)
+        self._total_loss_scalar = 0.0
+        self._globalstep_last_logged = self.state.global_step
+        saved = self._saved_loss_window(checkpoint) if checkpoint else None
+        if saved is not None:
+            self._tr_loss += saved["window_loss"]
+            self._total_loss_scalar = saved["total_loss"]
+            self._globalstep_last_logged = saved["last_logged_step"]
+
+    def _model_estimates_flos(self) -> bool:
+        return callable(getattr(self.model, "floating_point_ops", None)) or (
+            type(self).floating_point_ops is not _trainer_floating_point_ops()
+        )
+
+    def _track_num_input_tokens(self, inputs) -> None:
+        main_input_name = getattr(self.model, "main_input_name", "input_ids")
+        if main_input_name not in inputs:
+            logger.warning(
+                "Cannot count input tokens: the batch has no '%s' (the model's main input).",
+                main_input_name,
+            )
+            return
+        if str(self.args.include_num_input_tokens_seen) == "non_padding":
+            if "attention_mask" in inputs:
+                tokens = inputs["attention_mask"].sum()
+            elif getattr(self.processing_class, "pad_token_id", None) is not None:
+                tokens = (inputs[main_input_name] != self.processing_class.pad_token_id).sum()
+            else:
+                tokens = inputs[main_input_name].numel()
+        else:
+            tokens = inputs[main_input_name].numel()
+        tokens = torch.as_tensor(tokens, device=self.args.device, dtype=torch.int64)
+        if self.accelerator.num_processes > 1:
+            tokens = self.accelerator.gather(tokens.reshape(1)).sum()
+        self.state.num_input_tokens_seen += int(tokens.item())
+
+    def _hp_search_setup(self, trial) -> None:
+        """Apply a hyperparameter-search trial's values to the arguments (see ``hpsearch``)."""
+        if trial is None:
+            return
+        from .hpsearch import apply_trial
+
+        apply_trial(self, trial)
+
+
+def _value(strategy: Any) -> str:
+    return getattr(strategy, "value", strategy)
+
+
+@functools.cache
+def _trainer_floating_point_ops():
+    from .trainer import Trainer
+
+    return Trainer.floating_point_ops
