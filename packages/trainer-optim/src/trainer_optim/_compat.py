@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 from enum import Enum
 from typing import Any
 
@@ -126,9 +127,20 @@ class HardwareNotAvailableError(RuntimeError, ValueError):
     """An optimizer needs hardware (a CUDA GPU, a TPU, an Ascend NPU) that this process lacks."""
 
 
+def is_importable(module: str) -> bool:
+    """Whether the top-level package of ``module`` can be imported (without importing it)."""
+    top = module.split(".")[0]
+    if top in sys.modules:
+        return sys.modules[top] is not None
+    try:
+        return importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def require_package(module: str, *, package: str, extra: str | None, optimizer: str) -> Any:
     """Import ``module`` or raise :class:`OptionalDependencyError` telling how to install it."""
-    if importlib.util.find_spec(module.split(".")[0]) is None:
+    if not is_importable(module):
         if extra is not None:
             how = f'pip install "trainer-optim[{extra}]" (or pip install {package})'
         else:

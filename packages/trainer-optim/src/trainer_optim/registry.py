@@ -8,7 +8,7 @@ PyTorch are handled here; those that live in other packages are in
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +21,7 @@ from ._compat import (
     OPTIMIZER_NAMES,
     HardwareNotAvailableError,
     enum_value,
+    is_importable,
     parse_optim_args,
     str_to_bool,
 )
@@ -97,7 +98,7 @@ def _hardware_bound(module: str, attribute: str, hardware: str, package: str) ->
     """Handler for an optimizer that exists only with a device-specific package."""
 
     def handler(ctx: OptimizerContext) -> tuple[Any, dict[str, Any]]:
-        if importlib.util.find_spec(module.split(".")[0]) is None:
+        if not is_importable(module):
             raise HardwareNotAvailableError(
                 f"optim={ctx.name!r} needs {hardware} and the package {package!r}, which is not "
                 "installed here; pick another optimizer (e.g. optim='adamw_torch') on this machine."
