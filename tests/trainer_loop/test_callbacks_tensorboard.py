@@ -136,3 +136,18 @@ def test_known_but_unavailable_integrations(monkeypatch):
     monkeypatch.setattr(integrations, "_has_module", lambda name: True)
     with pytest.raises(NotImplementedError, match="mlflow"):
         get_reporting_integration_callbacks(["mlflow"])
+
+
+def test_with_trainer_args(tmp_path, no_env):
+    pytest.importorskip("tensorboard")
+    trainer_args = pytest.importorskip("trainer_args")
+    args = trainer_args.TrainingArguments(
+        output_dir=str(tmp_path / "out"), logging_dir=str(tmp_path / "tb"), report_to="tensorboard"
+    )
+    callbacks = [cls() for cls in get_reporting_integration_callbacks(args.report_to)]
+    assert [type(cb) for cb in callbacks] == [TensorBoardCallback]
+    state = TrainerState(global_step=1)
+    callbacks[0].on_train_begin(args, state, TrainerControl())
+    callbacks[0].on_log(args, state, TrainerControl(), logs={"loss": 2.0})
+    callbacks[0].on_train_end(args, state, TrainerControl())
+    assert read_scalars(event_files(tmp_path / "tb")[0])["train/loss"] == [(1, 2.0)]

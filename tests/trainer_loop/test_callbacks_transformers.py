@@ -48,27 +48,34 @@ FLOW_SETTINGS = [
 @pytest.mark.parametrize(
     "settings", FLOW_SETTINGS, ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items())
 )
-def test_default_flow_matches_transformers(tmp_path, settings):
+@pytest.mark.parametrize("our_args", [False, True], ids=["hf-args", "trainer_args"])
+def test_default_flow_matches_transformers(tmp_path, settings, our_args):
     args = hf_args(tmp_path, **settings)
+    ours_args = args
+    if our_args:
+        trainer_args = pytest.importorskip("trainer_args")
+        ours_args = trainer_args.TrainingArguments(
+            output_dir=str(tmp_path), report_to="none", **settings
+        )
     max_steps, steps_per_epoch = 23, 6
     ours_state, theirs_state = TrainerState(), hf.TrainerState()
-    ours_state.compute_steps(args, max_steps)
+    ours_state.compute_steps(ours_args, max_steps)
     theirs_state.compute_steps(args, max_steps)
     assert dataclasses.asdict(ours_state) == dataclasses.asdict(theirs_state)
     ours_state.max_steps = theirs_state.max_steps = max_steps
     ours, theirs = DefaultFlowCallback(), hf.DefaultFlowCallback()
     for step in range(1, max_steps + 1):
         decisions = []
-        for flow, state, control in (
-            (ours, ours_state, TrainerControl()),
-            (theirs, theirs_state, hf.TrainerControl()),
+        for flow, flow_args, state, control in (
+            (ours, ours_args, ours_state, TrainerControl()),
+            (theirs, args, theirs_state, hf.TrainerControl()),
         ):
             state.global_step = step
             state.epoch = step / steps_per_epoch
-            flow.on_step_end(args, state, control)
+            flow.on_step_end(flow_args, state, control)
             after_step = dataclasses.asdict(control)
             if step % steps_per_epoch == 0:
-                flow.on_epoch_end(args, state, control)
+                flow.on_epoch_end(flow_args, state, control)
             decisions.append((after_step, dataclasses.asdict(control)))
         assert decisions[0] == decisions[1], f"step {step}"
 

@@ -11,6 +11,8 @@ from .state import ExportableState, TrainerControl, TrainerState
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "DEFAULT_CALLBACKS",
+    "DEFAULT_PROGRESS_CALLBACK",
     "DefaultFlowCallback",
     "EarlyStoppingCallback",
     "PrinterCallback",
@@ -241,3 +243,9 @@ class EarlyStoppingCallback(TrainerCallback, ExportableState):
             },
             "attributes": {"early_stopping_patience_counter": self.early_stopping_patience_counter},
         }
+
+
+# What the Trainer installs before user callbacks: the flow callback, then ProgressCallback
+# (PrinterCallback instead when ``args.disable_tqdm`` is true), then the report_to integrations.
+DEFAULT_CALLBACKS: list[type[TrainerCallback]] = [DefaultFlowCallback]
+DEFAULT_PROGRESS_CALLBACK: type[TrainerCallback] = ProgressCallback
