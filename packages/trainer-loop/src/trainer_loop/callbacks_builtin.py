@@ -155,13 +155,12 @@ class PrinterCallback(TrainerCallback):
     """Prints each logged dict (without ``total_flos``) on the local main process."""
 
     def on_log(self, args, state, control, logs=None, **kwargs):
+        # Removed in place, as transformers does: train() metrics then lack total_flos when
+        # progress bars are disabled (it stays in state.log_history).
+        if logs is not None:
+            logs.pop("total_flos", None)
         if state.is_local_process_zero:
-            shown = (
-                None
-                if logs is None
-                else {k: _format_value(v) for k, v in logs.items() if k != "total_flos"}
-            )
-            print(shown)
+            print(None if logs is None else {k: _format_value(v) for k, v in logs.items()})
 
 
 class EarlyStoppingConfigError(ValueError, AssertionError):
