@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from trainer_optim import Adafactor, AdafactorSchedule, get_adafactor_schedule
 
 

@@ -9,10 +9,9 @@ import pytest
 pytest.importorskip("transformers")
 
 import torch
+from trainer_optim import Adafactor, AdafactorSchedule
 from transformers.optimization import Adafactor as HFAdafactor
 from transformers.optimization import AdafactorSchedule as HFAdafactorSchedule
-
-from trainer_optim import Adafactor, AdafactorSchedule
 
 MODES = [
     {},
@@ -66,7 +65,9 @@ def test_state_dict_moves_between_implementations():
     kwargs = MODES[3]
     theirs, theirs_opt = _run(HFAdafactor, kwargs, steps=10)
     params = [torch.nn.Parameter(p.detach().clone()) for p in theirs]
-    ours_opt = Adafactor([{"params": params[:2]}, {"params": params[2:], "weight_decay": 0.0}], **kwargs)
+    ours_opt = Adafactor(
+        [{"params": params[:2]}, {"params": params[2:], "weight_decay": 0.0}], **kwargs
+    )
     ours_opt.load_state_dict(copy.deepcopy(theirs_opt.state_dict()))
     g = torch.Generator().manual_seed(5)
     for _ in range(5):

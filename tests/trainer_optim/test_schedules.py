@@ -8,12 +8,10 @@ import types
 
 import pytest
 import torch
-
 from trainer_optim import (
     SCHEDULER_NAMES,
     AdafactorSchedule,
     create_scheduler,
-    get_constant_schedule,
     get_polynomial_decay_schedule_with_warmup,
     get_scheduler,
     get_wsd_schedule,
@@ -35,7 +33,13 @@ def _optimizer(lr: float = 0.1) -> torch.optim.Optimizer:
 
 
 def _make(name, opt):
-    return get_scheduler(name, opt, num_warmup_steps=10, num_training_steps=100, scheduler_specific_kwargs=KWARGS.get(name))
+    return get_scheduler(
+        name,
+        opt,
+        num_warmup_steps=10,
+        num_training_steps=100,
+        scheduler_specific_kwargs=KWARGS.get(name),
+    )
 
 
 def _step(opt, sched, n, name):
@@ -95,23 +99,43 @@ def test_adafactor_schedule_pickles_and_saves_weights_only():
     torch.load(buffer, weights_only=True)
 
 
-@pytest.mark.parametrize("name", [n for n in SCHEDULER_NAMES if n not in ("constant", "reduce_lr_on_plateau")])
+@pytest.mark.parametrize(
+    "name", [n for n in SCHEDULER_NAMES if n not in ("constant", "reduce_lr_on_plateau")]
+)
 def test_missing_warmup_steps(name):
     with pytest.raises(ValueError, match="requires `num_warmup_steps`"):
-        get_scheduler(name, _optimizer(), num_training_steps=10, scheduler_specific_kwargs=KWARGS.get(name))
+        get_scheduler(
+            name, _optimizer(), num_training_steps=10, scheduler_specific_kwargs=KWARGS.get(name)
+        )
 
 
 @pytest.mark.parametrize(
-    "name", [n for n in SCHEDULER_NAMES if n not in ("constant", "reduce_lr_on_plateau", "constant_with_warmup", "inverse_sqrt", "warmup_stable_decay")]
+    "name",
+    [
+        n
+        for n in SCHEDULER_NAMES
+        if n
+        not in (
+            "constant",
+            "reduce_lr_on_plateau",
+            "constant_with_warmup",
+            "inverse_sqrt",
+            "warmup_stable_decay",
+        )
+    ],
 )
 def test_missing_training_steps(name):
     with pytest.raises(ValueError, match="requires `num_training_steps`"):
-        get_scheduler(name, _optimizer(), num_warmup_steps=2, scheduler_specific_kwargs=KWARGS.get(name))
+        get_scheduler(
+            name, _optimizer(), num_warmup_steps=2, scheduler_specific_kwargs=KWARGS.get(name)
+        )
 
 
 def test_constant_and_plateau_need_no_steps():
     assert get_scheduler("constant", _optimizer()).get_last_lr() == [0.1]
-    plateau = get_scheduler("reduce_lr_on_plateau", _optimizer(), scheduler_specific_kwargs={"patience": 1})
+    plateau = get_scheduler(
+        "reduce_lr_on_plateau", _optimizer(), scheduler_specific_kwargs={"patience": 1}
+    )
     assert isinstance(plateau, torch.optim.lr_scheduler.ReduceLROnPlateau)
     assert plateau.patience == 1
 
@@ -125,7 +149,9 @@ def test_schedule_argument_errors():
     with pytest.raises(ValueError, match="lr_end"):
         get_polynomial_decay_schedule_with_warmup(_optimizer(lr=1e-8), 1, 10)
     with pytest.raises(ValueError, match="Only one of min_lr or min_lr_rate"):
-        get_scheduler("cosine_with_min_lr", _optimizer(), 1, 10, {"min_lr": 0.1, "min_lr_rate": 0.1})
+        get_scheduler(
+            "cosine_with_min_lr", _optimizer(), 1, 10, {"min_lr": 0.1, "min_lr_rate": 0.1}
+        )
     with pytest.raises(ValueError, match="One of min_lr or min_lr_rate"):
         get_scheduler("cosine_with_min_lr", _optimizer(), 1, 10)
     with pytest.raises(ValueError, match="num_training_steps or num_stable_steps"):
@@ -191,6 +217,12 @@ def test_create_scheduler_reads_json_kwargs_and_get_warmup_steps():
 
 def test_create_scheduler_with_trainer_args():
     trainer_args = pytest.importorskip("trainer_args")
-    args = trainer_args.TrainingArguments(output_dir="out", lr_scheduler_type="cosine", warmup_steps=0.2)
+    args = trainer_args.TrainingArguments(
+        output_dir="out", lr_scheduler_type="cosine", warmup_steps=0.2
+    )
     sched = create_scheduler(args, _optimizer(), 50)
-    assert sched.lr_lambdas[0].keywords == {"num_warmup_steps": 10, "num_training_steps": 50, "num_cycles": 0.5}
+    assert sched.lr_lambdas[0].keywords == {
+        "num_warmup_steps": 10,
+        "num_training_steps": 50,
+        "num_cycles": 0.5,
+    }

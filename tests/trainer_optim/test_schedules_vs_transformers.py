@@ -9,11 +9,10 @@ import pytest
 pytest.importorskip("transformers")
 
 import torch
-from transformers import TrainingArguments as HFTrainingArguments
-from transformers import get_scheduler as hf_get_scheduler
-
 import trainer_optim
 from trainer_optim import create_scheduler, get_scheduler
+from transformers import TrainingArguments as HFTrainingArguments
+from transformers import get_scheduler as hf_get_scheduler
 
 TOTAL = 100
 STEPS = 110  # run past the end to cover the tail of each schedule
@@ -31,8 +30,18 @@ KWARGS: dict[str, list[dict]] = {
     "cosine_warmup_with_min_lr": [{"min_lr_rate": 0.05}, {"min_lr": 0.01, "warmup_lr_rate": 0.1}],
     "warmup_stable_decay": [
         {"num_decay_steps": 20},
-        {"num_decay_steps": 30, "warmup_type": "cosine", "decay_type": "1-sqrt", "min_lr_ratio": 0.1},
-        {"num_decay_steps": 10, "num_stable_steps": 50, "warmup_type": "1-sqrt", "decay_type": "linear"},
+        {
+            "num_decay_steps": 30,
+            "warmup_type": "cosine",
+            "decay_type": "1-sqrt",
+            "min_lr_ratio": 0.1,
+        },
+        {
+            "num_decay_steps": 10,
+            "num_stable_steps": 50,
+            "warmup_type": "1-sqrt",
+            "decay_type": "linear",
+        },
     ],
 }
 CASES = [
@@ -96,7 +105,11 @@ def _hf_args(**kw) -> HFTrainingArguments:
         {"lr_scheduler_type": "cosine", "warmup_steps": 0.1},
         {"lr_scheduler_type": "linear", "warmup_steps": 12},
         {"lr_scheduler_type": "cosine_with_min_lr", "lr_scheduler_kwargs": {"min_lr_rate": 0.2}},
-        {"lr_scheduler_type": "warmup_stable_decay", "warmup_steps": 5, "lr_scheduler_kwargs": {"num_decay_steps": 15}},
+        {
+            "lr_scheduler_type": "warmup_stable_decay",
+            "warmup_steps": 5,
+            "lr_scheduler_kwargs": {"num_decay_steps": 15},
+        },
     ],
 )
 def test_create_scheduler_matches_trainer(kw):
@@ -128,5 +141,9 @@ def test_every_scheduler_type_is_covered():
 def test_named_helpers_match_transformers_helpers():
     import transformers.optimization as hf
 
-    for helper in [n for n in trainer_optim.__all__ if n.startswith("get_") and n.endswith(("schedule", "warmup", "lr_rate"))]:
+    for helper in [
+        n
+        for n in trainer_optim.__all__
+        if n.startswith("get_") and n.endswith(("schedule", "warmup", "lr_rate"))
+    ]:
         assert hasattr(hf, helper), helper
