@@ -3,7 +3,6 @@
 import dataclasses
 
 import pytest
-
 import trainer_args
 from trainer_args import IntervalStrategy, SaveStrategy, SchedulerType, TrainingArguments
 

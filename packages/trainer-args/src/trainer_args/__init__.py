@@ -14,10 +14,24 @@ from .enums import (
     SaveStrategy,
     SchedulerType,
 )
-from .parser import HfArg, HfArgumentParser, string_to_bool
 from .training_args import TrainingArguments
 
 __version__ = "0.1.0"
+
+_LAZY = {"HfArg", "HfArgumentParser", "string_to_bool"}  # argparse is only imported when needed
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from . import parser
+
+        return getattr(parser, name)
+    raise AttributeError(f"module 'trainer_args' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _LAZY)
+
 
 __all__ = [
     "DebugOption",

@@ -6,7 +6,7 @@ How a field becomes an option (``--name`` and ``--name-with-dashes``):
 * an ``Enum`` or ``Literal`` gives ``choices``; in a union it wins over ``str``;
 * ``bool`` takes an optional value (``--flag``, ``--flag false``); a ``True`` default also gets
   ``--no_flag`` / ``--no-flag``; ``str | bool`` accepts either a boolean word or any string;
-* ``list[X]`` takes one or more values (``nargs="+"``);
+* ``list[X]`` takes one or more values (``nargs="+"``); with ``| str`` the items stay strings;
 * ``dict`` alone is read as JSON; ``dict | str`` stays a string (``TrainingArguments`` parses it);
 * help text, ``choices`` and ``aliases`` come from the field's metadata.
 """
@@ -111,7 +111,8 @@ def _pick_member(name: str, members: list[Any]) -> Any:
             return member
     for member in members:
         if get_origin(member) is list or member is list:
-            return member
+            # ``list[Enum] | str`` also takes "a b" in one word; the dataclass checks the values.
+            return list[str] if str in members else member
     if bool in members and str in members:
         return "bool_or_str"
     if str in members:
@@ -299,10 +300,13 @@ class HfArgumentParser(ArgumentParser):
         known = self._known_keys()
         unknown = sorted(key for key in args if key not in known)
         if unknown and not allow_extra_keys:
-            hints = "".join(
-                did_you_mean(key, known).replace(" Did", f" For {key!r}, did") for key in unknown
-            )
-            raise ValueError(f"Some keys are not used by the HfArgumentParser: {unknown}.{hints}")
+            hints = [
+                f"{key!r}: {did_you_mean(key, known)}"
+                for key in unknown
+                if did_you_mean(key, known)
+            ]
+            suffix = f" ({'; '.join(hints)})" if hints else ""
+            raise ValueError(f"Some keys are not used by the HfArgumentParser: {unknown}{suffix}")
         outputs, _ = self._build({key: value for key, value in args.items() if key in known})
         return tuple(outputs)
 
