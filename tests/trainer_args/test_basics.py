@@ -47,3 +47,53 @@ def test_report_to_becomes_list(value):
 def test_report_to_none_is_empty():
     assert TrainingArguments(report_to="none").report_to == []
     assert TrainingArguments(report_to=["none"]).report_to == []
+
+
+def test_replace_and_deepcopy_keep_values():
+    import copy
+
+    args = TrainingArguments(
+        eval_strategy="steps", fsdp="full_shard", debug="underflow_overflow", report_to="wandb"
+    )
+    changed = dataclasses.replace(args, learning_rate=1.0)
+    assert changed.to_dict() == {**args.to_dict(), "learning_rate": 1.0}
+    assert copy.deepcopy(args).to_dict() == args.to_dict()
+
+
+def test_subclass_with_extra_fields_runs_validation_and_parser():
+    from trainer_args import HfArgumentParser
+
+    @dataclasses.dataclass
+    class Seq2SeqLike(TrainingArguments):
+        sortish_sampler: bool = False
+        generation_max_length: int | None = None
+
+    (args,) = HfArgumentParser(Seq2SeqLike).parse_args_into_dataclasses(
+        ["--sortish_sampler", "--generation_max_length", "20", "--eval_strategy", "epoch"],
+        look_for_args_file=False,
+    )
+    assert args.sortish_sampler and args.generation_max_length == 20 and args.do_eval
+    assert args.to_dict()["generation_max_length"] == 20
+    with pytest.raises(ValueError, match="did you mean 'steps'"):
+        Seq2SeqLike(eval_strategy="step")
+
+
+def test_n_gpu_can_be_pinned():
+    args = TrainingArguments(per_device_train_batch_size=4)
+    args._n_gpu = 1
+    assert args.n_gpu == 1 and args.train_batch_size == 4
+
+
+def test_enum_members_are_strings():
+    from trainer_args import DebugOption, FSDPOption, HubStrategy, OptimizerNames, ParallelMode
+
+    for enum_cls in (IntervalStrategy, SaveStrategy, HubStrategy, SchedulerType, OptimizerNames, FSDPOption,
+                     DebugOption, ParallelMode):  # fmt: skip
+        for member in enum_cls:
+            assert (
+                isinstance(member, str) and member == member.value and str(member) == member.value
+            )
+    assert len(OptimizerNames) == 42 and len(SchedulerType) == 11
+    assert SaveStrategy.values() == ["no", "steps", "epoch", "best"]
+    with pytest.raises(ValueError, match="did you mean 'epoch'"):
+        IntervalStrategy("epoc")

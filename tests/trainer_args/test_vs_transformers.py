@@ -230,3 +230,22 @@ def test_stricter_than_transformers(kwargs):
     _hf(**_copy(kwargs))
     with pytest.raises(ValueError):
         TrainingArguments(**_copy(kwargs))
+
+
+def test_enums_match():
+    import trainer_args
+    from transformers import debug_utils, trainer_utils, training_args
+
+    sources = {
+        "IntervalStrategy": trainer_utils,
+        "SaveStrategy": trainer_utils,
+        "HubStrategy": trainer_utils,
+        "SchedulerType": trainer_utils,
+        "FSDPOption": trainer_utils,
+        "OptimizerNames": training_args,
+        "ParallelMode": training_args,
+        "DebugOption": debug_utils,
+    }
+    for name, module in sources.items():
+        ours, theirs = getattr(trainer_args, name), getattr(module, name)
+        assert [(m.name, m.value) for m in ours] == [(m.name, m.value) for m in theirs], name

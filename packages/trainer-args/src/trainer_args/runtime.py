@@ -188,8 +188,11 @@ class RuntimeMixin:
     def n_gpu(self) -> int:
         """GPUs driven by this process: above 1 only for single-process multi-GPU (DataParallel).
 
-        Returns 0 when torch is not installed.
+        Returns 0 when torch is not installed. A trainer may pin the value by setting ``_n_gpu``
+        (as transformers' Trainer does for model-parallel models).
         """
+        if "_n_gpu" in self.__dict__:
+            return self.__dict__["_n_gpu"]
         if "_device_cache" not in self.__dict__:
             try:
                 import torch  # noqa: F401
