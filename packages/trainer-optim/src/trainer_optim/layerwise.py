@@ -48,12 +48,17 @@ class LayerWiseDummyOptimizer(torch.optim.Optimizer):
 class LayerWiseDummyScheduler(LRScheduler):
     """No-op scheduler that reports the learning rates of the per-parameter optimizers."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, optimizer: LayerWiseDummyOptimizer | None = None, **kwargs: Any
+    ) -> None:
+        # Reusing the loop's own dummy optimizer (when given) keeps torch's "optimizer.step()
+        # before scheduler.step()" bookkeeping right; otherwise a fresh one is made.
         self.default_lr = kwargs["lr"]
-        optimizer = LayerWiseDummyOptimizer(**kwargs)
+        if optimizer is None:
+            optimizer = LayerWiseDummyOptimizer(**kwargs)
         super().__init__(optimizer, -1)
 
-    def get_lr(self) -> list[float]:
+    def _inner_lrs(self) -> list[float]:
         """Every group lr of every per-parameter optimizer, in ``optimizer_dict`` order."""
         optimizer_dict = getattr(self.optimizer, "optimizer_dict", None)
         if not optimizer_dict:
@@ -63,6 +68,14 @@ class LayerWiseDummyScheduler(LRScheduler):
                 [group["lr"] for group in opt.param_groups] for opt in optimizer_dict.values()
             )
         )
+
+    def get_lr(self) -> list[float]:
+        """The first per-parameter lr, for the placeholder group of the dummy optimizer."""
+        return [self._inner_lrs()[0]] * len(self.optimizer.param_groups)
+
+    def get_last_lr(self) -> list[float]:
+        """The current lr of every per-parameter optimizer (what a training loop logs)."""
+        return self._inner_lrs()
 
     def _get_closed_form_lr(self) -> list[float]:
         return self.base_lrs

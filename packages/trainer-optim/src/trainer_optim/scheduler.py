@@ -68,7 +68,9 @@ def _layerwise_scheduler(
     for param in optimizer_dict:
         if param.requires_grad:
             param.register_post_accumulate_grad_hook(hook)
-    return LayerWiseDummyScheduler(optimizer_dict=optimizer_dict, lr=optimizer.defaults["lr"])
+    return LayerWiseDummyScheduler(
+        optimizer=optimizer, optimizer_dict=optimizer_dict, lr=optimizer.defaults["lr"]
+    )
 
 
 def get_scheduler(
