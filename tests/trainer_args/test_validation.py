@@ -95,6 +95,7 @@ def test_no_suggestion_for_unrelated_value():
         ({"fsdp": "full_shard", "fsdp_config": {"forward_prefetch": "maybe"}}, "forward_prefetch"),
     ],
 )
+@pytest.mark.filterwarnings("ignore:fsdp_config has no effect")
 def test_invalid_values(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern.replace("[", r"\[").replace("(", r"\(")):
         TrainingArguments(**kwargs)
@@ -179,14 +180,25 @@ def test_report_to_all_and_none(monkeypatch):
 
 
 def test_json_string_fields_are_parsed():
-    args = TrainingArguments(
+    with pytest.warns(UserWarning, match="no effect unless fsdp is set") as record:
+        args = _parse_all()
+    assert record[0].filename == __file__  # the warning points at the caller
+    assert args.lr_scheduler_kwargs == {"num_cycles": 3, "power": 0.5, "flag": True, "name": "x"}
+
+
+def _parse_all():
+    return TrainingArguments(
         lr_scheduler_kwargs='{"num_cycles": "3", "power": "0.5", "flag": "true", "name": "x"}',
         gradient_checkpointing_kwargs='{"use_reentrant": "False"}',
         accelerator_config='{"split_batches": "true"}',
         fsdp_config='{"fsdp_min_num_params": "10"}',
         deepspeed='{"zero_optimization": {"stage": "2"}}',
     )
-    assert args.lr_scheduler_kwargs == {"num_cycles": 3, "power": 0.5, "flag": True, "name": "x"}
+
+
+def test_json_string_values_are_coerced():
+    with pytest.warns(UserWarning):
+        args = _parse_all()
     assert args.gradient_checkpointing_kwargs == {"use_reentrant": False}
     assert args.accelerator_config["split_batches"] is True
     assert args.fsdp_config["min_num_params"] == 10

@@ -249,3 +249,59 @@ def test_enums_match():
     for name, module in sources.items():
         ours, theirs = getattr(trainer_args, name), getattr(module, name)
         assert [(m.name, m.value) for m in ours] == [(m.name, m.value) for m in theirs], name
+
+
+@pytest.mark.parametrize(
+    "kwargs", ARGUMENT_SETS[:6] + [{"use_cpu": True, "hub_token": "secret"}], ids=str
+)
+def test_sanitized_dict_matches(kwargs):
+    ours = TrainingArguments(**_copy(kwargs)).to_sanitized_dict()
+    theirs = _hf(**_copy(kwargs)).to_sanitized_dict()
+    assert _comparable(ours) == _comparable(theirs)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--output_dir", "o"],
+        ["--do_train", "--do_eval", "false", "--num_train_epochs", "2.5", "--warmup_steps", "0.1"],
+        [
+            "--eval_strategy",
+            "epoch",
+            "--save_strategy",
+            "epoch",
+            "--load_best_model_at_end",
+            "--metric_for_best_model",
+            "f1",
+        ],
+        [
+            "--optim",
+            "adafactor",
+            "--lr_scheduler_type",
+            "constant",
+            "--report_to",
+            "none",
+            "--disable_tqdm",
+            "true",
+        ],
+        [
+            "--fsdp",
+            "full_shard auto_wrap",
+            "--fsdp_config",
+            '{"min_num_params": 10}',
+            "--debug",
+            "underflow_overflow",
+        ],
+        ["--include_num_input_tokens_seen", "--no-remove-unused-columns", "--logging_steps", "0.5"],
+    ],
+)
+def test_parsers_agree(argv):
+    (ours,) = HfArgumentParser(TrainingArguments).parse_args_into_dataclasses(
+        argv, look_for_args_file=False
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (theirs,) = transformers.HfArgumentParser(HF).parse_args_into_dataclasses(
+            argv, look_for_args_file=False
+        )
+    assert _comparable(ours.to_dict()) == _comparable(theirs.to_dict())

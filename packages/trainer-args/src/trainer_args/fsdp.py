@@ -46,7 +46,7 @@ def _config(args: Any, enabled: bool) -> dict[str, Any]:
         config = {}
     elif isinstance(config, str):
         if not enabled:
-            warnings.warn("fsdp_config has no effect unless fsdp is set.", stacklevel=4)
+            warnings.warn("fsdp_config has no effect unless fsdp is set.", stacklevel=6)
         config = load_json_file("fsdp_config", config)
     elif not isinstance(config, dict):
         raise invalid_value(
@@ -95,7 +95,7 @@ def normalise_fsdp(args: Any) -> dict[str, Any] | None:
     if not options:
         if config["min_num_params"] > 0 or wrap_classes is not None:
             warnings.warn(
-                "fsdp_config wrapping settings have no effect unless fsdp is set.", stacklevel=3
+                "fsdp_config wrapping settings have no effect unless fsdp is set.", stacklevel=5
             )
         return None
     if config["xla"]:
