@@ -118,3 +118,21 @@ def test_sharding_matches_accelerate(n, procs, drop_last):
         assert len(ours) == len(
             BatchSamplerShard(BatchSampler(range(n), 4, drop_last), procs, rank)
         )
+
+
+def test_resume_skip_matches_accelerate_skip_first_batches(tmp_path):
+    from accelerate import skip_first_batches as acc_skip
+    from trainer_data import skip_first_batches
+
+    args = TrainingArguments(
+        output_dir=str(tmp_path), report_to="none", use_cpu=True, per_device_train_batch_size=4
+    )
+    theirs = acc_skip(
+        Trainer(model=IdxModel(), args=args, train_dataset=IdxDataset(29)).get_train_dataloader(), 3
+    )
+    ours = skip_first_batches(
+        build_train_dataloader(IdxDataset(29), None, args, model=IdxModel()), 3
+    )
+    theirs.set_epoch(1)
+    ours.set_epoch(1)
+    assert [b["input_x"].tolist() for b in ours] == [b["input_x"].tolist() for b in theirs]
