@@ -21,11 +21,11 @@ from .dataloaders import (
     build_train_dataloader,
     has_length,
     seed_worker,
-    skip_first_batches,
 )
 from .iterable import IterableDatasetShard, set_dataset_epoch
 from .language_modeling import DataCollatorForLanguageModeling
 from .padding import DataCollatorForSeq2Seq, DataCollatorWithPadding
+from .resume import skip_first_batches
 from .samplers import (
     LengthGroupedSampler,
     SeedableRandomSampler,
