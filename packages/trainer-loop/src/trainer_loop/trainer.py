@@ -523,8 +523,18 @@ class Trainer(TrainingLoopMixin, EvaluationMixin, SavingMixin, ReportingMixin):
 
     def floating_point_ops(self, inputs: dict[str, Any]) -> int:
         """Floating-point operations of one forward+backward, when the model can estimate them."""
-        estimate = getattr(self.model, "floating_point_ops", None)
-        return estimate(inputs) if callable(estimate) else 0
+        main_input = getattr(self.model, "main_input_name", "input_ids")
+        if main_input not in inputs or not hasattr(self.model, "num_parameters"):
+            return 0
+        return 6 * inputs[main_input].numel() * self._non_embedding_parameters()
+
+    def _non_embedding_parameters(self) -> int:
+        # Counting walks every parameter; the count does not change during a run, so keep it.
+        cached = getattr(self, "_param_count_cache", None)
+        if cached is None or cached[0] is not self.model:
+            cached = (self.model, self.model.num_parameters(exclude_embeddings=True))
+            self._param_count_cache = cached
+        return cached[1]
 
 
 # --------------------------------------------------------------------------------- helpers

@@ -156,10 +156,12 @@ class TrainingLoopMixin:
             dataloader.sampler.set_epoch(epoch)
         if batches_to_skip > 0:
             dataloader = skip_first_batches(dataloader, batches_to_skip)
+        # Creating the iterator draws from the global generator. A checkpoint taken at an epoch
+        # boundary precedes that draw; one taken mid-epoch follows it.
+        if resume_from_checkpoint is not None and batches_to_skip == 0:
+            self._load_rng_state(resume_from_checkpoint)
         epoch_iterator = iter(dataloader)
-        if resume_from_checkpoint is not None:
-            # Restored after the iterator exists: creating it draws from the global generator, which
-            # the uninterrupted run did at the start of this epoch, before the checkpoint was taken.
+        if resume_from_checkpoint is not None and batches_to_skip > 0:
             self._load_rng_state(resume_from_checkpoint)
 
         step = batches_to_skip - 1
@@ -448,8 +450,16 @@ class TrainingLoopMixin:
     def _backward(self, loss: torch.Tensor) -> None:
         if self.is_deepspeed_enabled:
             self.accelerator.backward(loss, scale_wrt_gas=False)
-        elif getattr(self.accelerator, "scaler", None) is not None:
-            self.accelerator.backward(loss)
+            return
+        # transformers 5.3.0 divides by the accumulation steps here too (inside accelerate's
+        # backward), on top of training_step's normalisation; done alike so runs and
+        # checkpoints reproduce between the two libraries (see docs/migration.md).
+        accumulation = self.args.gradient_accumulation_steps
+        if accumulation > 1:
+            loss = loss / accumulation
+        scaler = getattr(self.accelerator, "scaler", None)
+        if scaler is not None:
+            scaler.scale(loss).backward()
         else:
             loss.backward()
 
@@ -506,7 +516,7 @@ class TrainingLoopMixin:
             self._globalstep_last_logged = saved["last_logged_step"]
 
     def _model_estimates_flos(self) -> bool:
-        return callable(getattr(self.model, "floating_point_ops", None)) or (
+        return hasattr(self.model, "num_parameters") or (
             type(self).floating_point_ops is not _trainer_floating_point_ops()
         )
 
