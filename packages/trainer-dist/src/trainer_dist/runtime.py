@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -191,7 +192,9 @@ def apply_gradient_checkpointing(model: Any, args: Any) -> bool:
 
 
 def _is_compiled(model: Any) -> bool:
-    return isinstance(model, torch._dynamo.eval_frame.OptimizedModule)
+    # Nothing can be compiled before dynamo was imported; avoid importing it (seconds) just to ask.
+    dynamo = sys.modules.get("torch._dynamo")
+    return dynamo is not None and isinstance(model, dynamo.eval_frame.OptimizedModule)
 
 
 def maybe_compile(model: Any, args: Any) -> Any:

@@ -58,8 +58,8 @@ def find_executable_batch_size(
 ) -> Any:
     """Decorator for ``args.auto_find_batch_size``: retry ``function(batch_size, ...)`` on OOM.
 
-    With ``auto_find_batch_size`` the call goes through accelerate's finder, which halves the
-    batch size after each out-of-memory error; otherwise ``function`` is simply called with
+    With ``auto_find_batch_size`` the call goes through accelerate's finder, which retries with
+    90% of the batch size after each out-of-memory error; otherwise ``function`` is simply called with
     ``batch_size=starting_batch_size``. Usable bare or with keyword arguments.
     """
     if function is None:
