@@ -181,15 +181,22 @@ def test_galore_groups(fake_galore, make_args, tiny_lm):
     assert isinstance(opt, fake_galore.GaLoreAdamW) and opt.param_groups[1]["rank"] == 4
 
 
-def test_galore_adafactor_and_target_forms(fake_galore, make_args, tiny_lm):
+def test_galore_adafactor_and_target_forms(monkeypatch, fake_galore, make_args, tiny_lm):
     cls, kwargs = get_optimizer_cls_and_kwargs(
         make_args(optim="galore_adafactor", optim_target_modules="all-linear"), tiny_lm
     )
     assert kwargs["scale_parameter"] is False and kwargs["relative_step"] is False
-    assert len(kwargs["params"][1]["params"]) == 7  # every nn.Linear weight
-    _, kwargs = get_optimizer_cls_and_kwargs(
-        make_args(optim="galore_adamw_8bit", optim_target_modules=r"layers\.\d\.o_proj"), tiny_lm
+    opt = build_optimizer(
+        tiny_lm, make_args(optim="galore_adafactor_layerwise", optim_target_modules=["q_proj"])
     )
+    assert isinstance(next(iter(opt.optimizer_dict.values())), Adafactor)
+    assert len(kwargs["params"][1]["params"]) == 7  # every nn.Linear weight
+    args = make_args(optim="galore_adamw_8bit", optim_target_modules=r"layers\.\d\.o_proj")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(HardwareNotAvailableError, match="CUDA GPU"):
+        get_optimizer_cls_and_kwargs(args, tiny_lm)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    _, kwargs = get_optimizer_cls_and_kwargs(args, tiny_lm)
     assert len(kwargs["params"][1]["params"]) == 2
 
 
@@ -276,6 +283,10 @@ def test_lomo_gets_the_model(monkeypatch, make_args, tiny_lm):
     _fake(monkeypatch, "lomo_optim", Lomo=Lomo, AdaLomo=_cls("AdaLomo", Lomo))
     opt = build_optimizer(tiny_lm, make_args(optim="lomo"))
     assert type(opt) is Lomo and opt.model is tiny_lm
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(HardwareNotAvailableError, match="CUDA GPU"):
+        get_optimizer_cls_and_kwargs(make_args(optim="adalomo"), tiny_lm)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     cls, _ = get_optimizer_cls_and_kwargs(make_args(optim="adalomo"), tiny_lm)
     assert cls.__name__ == "AdaLomo"
     with pytest.raises(ValueError, match="model"):

@@ -7,6 +7,7 @@ it. Keyword arguments follow the transformers 5.3.0 Trainer for the same ``optim
 
 from __future__ import annotations
 
+import inspect
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -114,13 +115,19 @@ def _galore(ctx: OptimizerContext) -> tuple[Any, dict[str, Any]]:
         "scale": float(opts.pop("scale", 0.25)),
         "proj_type": opts.pop("proj_type", "std"),
     }
+    if "8bit" in ctx.name and not torch.cuda.is_available():
+        raise HardwareNotAvailableError(
+            f"optim={ctx.name!r} runs bitsandbytes 8-bit kernels that need an NVIDIA CUDA GPU; "
+            "none is visible. Use optim='galore_adamw' on this machine."
+        )
     cls = getattr(galore, _GALORE_CLASSES[ctx.name])
-    cls, kwargs = setup_low_rank_optimizer(
+    if "adafactor" in ctx.name:
+        # Set before the layer-wise variant builds its per-parameter optimizers, which would
+        # otherwise reject an explicit lr with Adafactor's default relative_step=True.
+        ctx.optimizer_kwargs.update({"scale_parameter": False, "relative_step": False})
+    return setup_low_rank_optimizer(
         ctx.args, ctx.model, ctx.name, cls, projection, ctx.optimizer_kwargs
     )
-    if ctx.name == "galore_adafactor":
-        kwargs.update({"scale_parameter": False, "relative_step": False})
-    return cls, kwargs
 
 
 def _apollo(ctx: OptimizerContext) -> tuple[Any, dict[str, Any]]:
@@ -148,6 +155,11 @@ def _lomo(ctx: OptimizerContext) -> tuple[Any, dict[str, Any]]:
     if ctx.model is None:
         raise ValueError(
             "You need to pass a `model` in order to correctly initialize a LOMO optimizer."
+        )
+    if ctx.name == "adalomo" and not torch.cuda.is_available():
+        raise HardwareNotAvailableError(
+            "optim='adalomo' keeps its state on the GPU (lomo-optim calls .cuda()) and needs an "
+            "NVIDIA CUDA GPU; none is visible. optim='lomo' runs on CPU."
         )
     cls = lomo.AdaLomo if ctx.name == "adalomo" else lomo.Lomo
     ctx.optimizer_kwargs["model"] = ctx.model
@@ -230,7 +242,20 @@ def _stable_adamw(ctx: OptimizerContext) -> tuple[Any, dict[str, Any]]:
             "kahan_sum": str_to_bool(kahan_sum) if kahan_sum is not None else None,
         }
     )
+    if _triton_unusable(ctx.model) and "triton" in inspect.signature(optimi.StableAdamW).parameters:
+        # torch-optimi picks its Triton kernel before it has looked at any parameter, so with
+        # Triton installed it would try it on CPU tensors too; rule it out where it cannot run.
+        ctx.optimizer_kwargs["triton"] = False
     return optimi.StableAdamW, ctx.optimizer_kwargs
+
+
+def _triton_unusable(model: Any) -> bool:
+    """No GPU for Triton kernels: none visible, or the model's parameters are not on one."""
+    if not torch.cuda.is_available():
+        return True
+    if model is None:
+        return False
+    return not any(p.is_cuda for p in model.parameters())
 
 
 HANDLERS: dict[str, Any] = {}
