@@ -104,9 +104,13 @@ def test_resume_is_bitwise_identical(tmp_path, interrupt_at):
     )
     for name, value in params(straight.model).items():
         assert torch.equal(params(resumed.model)[name], value), name
-    strip = lambda h: [
-        {k: v for k, v in e.items() if "runtime" not in k and "per_second" not in k} for e in h
-    ]  # noqa: E731
+
+    def strip(history):
+        return [
+            {k: v for k, v in e.items() if "runtime" not in k and "per_second" not in k}
+            for e in history
+        ]
+
     assert strip(resumed.state.log_history) == strip(straight.state.log_history)
     assert output.global_step == straight.state.global_step
 
