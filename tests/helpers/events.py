@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 EVENTS = (
-    "on_init_end", "on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
-    "on_step_begin", "on_pre_optimizer_step", "on_optimizer_step", "on_substep_end",
-    "on_step_end", "on_evaluate", "on_predict", "on_save", "on_log", "on_prediction_step",
+    "on_init_end",
+    "on_train_begin",
+    "on_train_end",
+    "on_epoch_begin",
+    "on_epoch_end",
+    "on_step_begin",
+    "on_pre_optimizer_step",
+    "on_optimizer_step",
+    "on_substep_end",
+    "on_step_end",
+    "on_evaluate",
+    "on_predict",
+    "on_save",
+    "on_log",
+    "on_prediction_step",
     "on_push_begin",
 )
 

@@ -15,7 +15,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_distributed(script: str | Path, nprocs: int = 2, args: list[str] | None = None, timeout: int = 300) -> list[str]:
+def run_distributed(
+    script: str | Path, nprocs: int = 2, args: list[str] | None = None, timeout: int = 300
+) -> list[str]:
     """Launch ``script`` under torchrun-style environment variables on ``nprocs`` CPU processes.
 
     Returns each rank's combined output; raises ``AssertionError`` with every rank's output when
@@ -26,14 +28,25 @@ def run_distributed(script: str | Path, nprocs: int = 2, args: list[str] | None 
     for rank in range(nprocs):
         env = dict(os.environ)
         env.update(
-            MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(nprocs), RANK=str(rank),
-            LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE=str(nprocs), ACCELERATE_USE_CPU="true",
-            CUDA_VISIBLE_DEVICES="", OMP_NUM_THREADS="1",
+            MASTER_ADDR="127.0.0.1",
+            MASTER_PORT=str(port),
+            WORLD_SIZE=str(nprocs),
+            RANK=str(rank),
+            LOCAL_RANK=str(rank),
+            LOCAL_WORLD_SIZE=str(nprocs),
+            ACCELERATE_USE_CPU="true",
+            CUDA_VISIBLE_DEVICES="",
+            OMP_NUM_THREADS="1",
         )
-        procs.append(subprocess.Popen(
-            [sys.executable, str(script), *(args or [])], env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        ))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, str(script), *(args or [])],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
     outputs = []
     failed = False
     for p in procs:

@@ -46,7 +46,10 @@ class TinyMLP(nn.Module):
     def __init__(self, in_features: int = 16, hidden: int = 32, classes: int = 4):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Linear(in_features, hidden), nn.ReLU(), nn.LayerNorm(hidden), nn.Linear(hidden, classes)
+            nn.Linear(in_features, hidden),
+            nn.ReLU(),
+            nn.LayerNorm(hidden),
+            nn.Linear(hidden, classes),
         )
 
     def forward(self, x, labels=None):
@@ -56,7 +59,9 @@ class TinyMLP(nn.Module):
         return {"loss": nn.functional.cross_entropy(logits, labels), "logits": logits}
 
 
-def classification_data(n: int = 128, in_features: int = 16, classes: int = 4, seed: int = 0) -> list[dict]:
+def classification_data(
+    n: int = 128, in_features: int = 16, classes: int = 4, seed: int = 0
+) -> list[dict]:
     """A list of ``{"x", "labels"}`` dicts whose label is learnable from ``x``."""
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, in_features, generator=g)
