@@ -213,3 +213,59 @@ def test_deepspeed_dtype():
         td.deepspeed_dtype({"fp16": {"enabled": True}, "bf16": {"enabled": False}}) is torch.float16
     )
     assert td.deepspeed_dtype({}) is torch.float32
+
+
+def test_build_accelerator_with_deepspeed_plugin_on_cpu(tmp_path):
+    pytest.importorskip("deepspeed")
+    config = {
+        "train_micro_batch_size_per_gpu": "auto",
+        "train_batch_size": "auto",
+        "gradient_accumulation_steps": "auto",
+        "gradient_clipping": "auto",
+        "bf16": {"enabled": "auto"},
+        "tensor_parallel": {"autotp_size": 1},
+        "zero_optimization": {"stage": 2, "reduce_bucket_size": "auto"},
+    }
+    path = tmp_path / "ds_config.json"
+    path.write_text(json.dumps(config))
+    # (use_cpu would switch DeepSpeed off, as in accelerate; this host has no GPU anyway)
+    args = make_args(deepspeed=str(path), world_size=1)
+    rt = td.create_runtime(args)
+    assert rt.is_deepspeed_enabled
+    ds_config = rt.accelerator.state.deepspeed_plugin.deepspeed_config
+    assert ds_config["train_micro_batch_size_per_gpu"] == 4
+    assert ds_config["train_batch_size"] == 8
+    assert ds_config["gradient_accumulation_steps"] == 2
+    assert ds_config["gradient_clipping"] == 0.5
+    assert ds_config["bf16"]["enabled"] is True
+    assert ds_config["zero_optimization"]["reduce_bucket_size"] == "auto"
+    # DeepSpeed casts and synchronises by itself: the loop's contexts are no-ops
+    assert rt.autocast() is td.NULL_CONTEXT
+    assert rt.sync_context(torch.nn.Linear(1, 1), sync=False) is td.NULL_CONTEXT
+    assert td.get_tp_size(rt.accelerator) == 1
+    td.finalize_deepspeed_config(rt.accelerator, args, model_with_hidden(16), num_training_steps=10)
+    assert ds_config["zero_optimization"]["reduce_bucket_size"] == 256
+    assert json.loads(path.read_text()) == config, "the user's file is untouched"
+
+
+def test_deepspeed_plugin_works_without_transformers(monkeypatch):
+    pytest.importorskip("deepspeed")
+    import importlib.metadata
+    import importlib.util
+
+    real_find_spec, real_version = importlib.util.find_spec, importlib.metadata.version
+
+    def find_spec(name, *args):
+        return None if name == "transformers" else real_find_spec(name, *args)
+
+    def version(name):
+        if name == "transformers":
+            raise importlib.metadata.PackageNotFoundError(name)
+        return real_version(name)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    monkeypatch.setattr(importlib.metadata, "version", version)
+    config = {"train_micro_batch_size_per_gpu": "auto", "zero_optimization": {"stage": 3}}
+    rt = td.create_runtime(make_args(deepspeed=config, world_size=1))
+    assert rt.is_deepspeed_enabled
+    assert rt.accelerator.state.deepspeed_plugin.zero3_init_flag is False

@@ -16,6 +16,7 @@ plugin is used; this module needs neither.
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import math
 import os
@@ -289,4 +290,15 @@ def build_deepspeed_plugin(args: Any, *, auto_find_batch_size: bool = False) -> 
     )
     from accelerate.utils import DeepSpeedPlugin
 
-    return DeepSpeedPlugin(hf_ds_config=config)
+    plugin = DeepSpeedPlugin(hf_ds_config=config)
+    if importlib.util.find_spec("transformers") is None:
+        # accelerate registers the config with transformers (for `from_pretrained` under ZeRO-3
+        # `zero.Init`) and fails when transformers is absent. Without transformers there is no
+        # `from_pretrained` to inform, so skip that registration.
+        plugin.zero3_init_flag = False
+        plugin.set_deepspeed_weakref = _no_weakref
+    return plugin
+
+
+def _no_weakref() -> None:
+    return None
