@@ -38,14 +38,24 @@ def test_tf32_switch():
     major = torch.cuda.get_device_properties(0).major
     if major < 8:
         pytest.skip("TF32 needs Ampere or newer")
-    before = torch.backends.cuda.matmul.allow_tf32
+    new_api = hasattr(torch.backends, "fp32_precision")
+    before = torch.backends.fp32_precision if new_api else torch.backends.cuda.matmul.allow_tf32
+
+    def enabled():
+        if new_api:
+            return torch.backends.fp32_precision == "tf32"
+        return torch.backends.cuda.matmul.allow_tf32
+
     try:
         td.apply_tf32(SimpleNamespace(tf32=True))
-        assert torch.backends.cuda.matmul.allow_tf32 is True
+        assert enabled()
         td.apply_tf32(SimpleNamespace(tf32=False))
-        assert torch.backends.cuda.matmul.allow_tf32 is False
+        assert not enabled()
     finally:
-        torch.backends.cuda.matmul.allow_tf32 = before
+        if new_api:
+            torch.backends.fp32_precision = before
+        else:
+            torch.backends.cuda.matmul.allow_tf32 = before
 
 
 def test_fsdp_plugin_builds_with_sync_module_states():

@@ -86,8 +86,11 @@ def apply_tf32(args: Any) -> None:
         raise ValueError("--tf32 requires an Ampere or newer NVIDIA GPU (CUDA >= 11).")
     if not available:
         return
-    torch.backends.cuda.matmul.allow_tf32 = bool(tf32)
-    torch.backends.cudnn.allow_tf32 = bool(tf32)
+    if hasattr(torch.backends, "fp32_precision"):  # torch >= 2.9 precision API
+        torch.backends.fp32_precision = "tf32" if tf32 else "ieee"
+    else:
+        torch.backends.cuda.matmul.allow_tf32 = bool(tf32)
+        torch.backends.cudnn.allow_tf32 = bool(tf32)
 
 
 def ddp_kwargs_from_args(args: Any, model: Any = None) -> DistributedDataParallelKwargs:
