@@ -1,0 +1,116 @@
+"""evaluate()/predict() options: dataset dicts, accumulation offload, per-batch metrics, padding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from helpers.models import RegressionDataset, RegressionModel  # noqa: E402
+from trainer_args import TrainingArguments  # noqa: E402
+from trainer_loop import Trainer  # noqa: E402
+
+
+def make(tmp_path, model=None, compute_metrics=None, **overrides):
+    settings = dict(
+        output_dir=str(tmp_path / "out"),
+        per_device_eval_batch_size=4,
+        report_to="none",
+        use_cpu=True,
+        disable_tqdm=True,
+        save_strategy="no",
+    )
+    settings.update(overrides)
+    return Trainer(
+        model=model or RegressionModel(a=1.0, b=1.0),
+        args=TrainingArguments(**settings),
+        compute_metrics=compute_metrics,
+    )
+
+
+def test_dict_of_eval_datasets_prefixes_metrics(tmp_path):
+    trainer = make(tmp_path)
+    metrics = trainer.evaluate(
+        {"small": RegressionDataset(length=5), "big": RegressionDataset(length=9, seed=3)}
+    )
+    assert {"eval_small_loss", "eval_big_loss"} <= metrics.keys()
+    assert metrics["eval_small_loss"] == pytest.approx(
+        trainer.evaluate(RegressionDataset(length=5))["eval_loss"]
+    )
+
+
+def test_accumulation_offload_gives_the_same_predictions(tmp_path):
+    data = RegressionDataset(length=19)
+    plain = make(tmp_path).predict(data)
+    offloaded = make(tmp_path, eval_accumulation_steps=2).predict(data)
+    np.testing.assert_allclose(plain.predictions, offloaded.predictions)
+    assert plain.predictions.shape == (19,)
+    assert plain.metrics["test_loss"] == pytest.approx(offloaded.metrics["test_loss"])
+
+
+def test_loss_is_the_sample_weighted_mean(tmp_path):
+    data = RegressionDataset(length=10)
+    metrics = make(tmp_path).evaluate(data)
+    x, y = torch.tensor(data.x), torch.tensor(data.ys)
+    assert metrics["eval_loss"] == pytest.approx(((x + 1 - y) ** 2).mean().item(), rel=1e-5)
+
+
+def test_batch_eval_metrics_calls_per_batch_and_returns_the_summary(tmp_path):
+    calls = []
+
+    def metric(prediction, compute_result):
+        calls.append(compute_result)
+        return {"batches": float(len(calls))} if compute_result else {}
+
+    metrics = make(tmp_path, compute_metrics=metric, batch_eval_metrics=True).evaluate(
+        RegressionDataset(length=10)
+    )
+    assert calls == [False, False, True]
+    assert metrics["eval_batches"] == 3.0
+
+
+def test_batch_eval_metrics_needs_compute_result(tmp_path):
+    with pytest.raises(ValueError, match="compute_result"):
+        make(tmp_path, compute_metrics=lambda p: {}, batch_eval_metrics=True)
+
+
+def test_include_for_metrics_passes_inputs_and_losses(tmp_path):
+    seen = {}
+
+    def metric(prediction):
+        seen["inputs"], seen["losses"] = prediction.inputs, prediction.losses
+        return {}
+
+    model = RegressionModel()
+    model.main_input_name = "input_x"
+    make(
+        tmp_path, model=model, compute_metrics=metric, include_for_metrics=["inputs", "loss"]
+    ).evaluate(RegressionDataset(length=6))
+    assert seen["inputs"].shape == (6,) and seen["losses"].shape == (6,)
+
+
+class RaggedModel(torch.nn.Module):
+    """Returns per-token outputs whose length depends on the batch, to exercise -100 padding."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(1))
+
+    def forward(self, input_ids, labels=None):
+        out = input_ids.float() * self.w
+        return (((out - labels.float()) ** 2).mean(), out) if labels is not None else (out,)
+
+
+def test_predictions_of_different_lengths_are_padded(tmp_path):
+    data = [
+        {
+            "input_ids": torch.ones(2 if i < 4 else 5, dtype=torch.long),
+            "labels": torch.ones(2 if i < 4 else 5, dtype=torch.long),
+        }
+        for i in range(8)
+    ]
+    output = make(tmp_path, model=RaggedModel()).predict(data)
+    assert output.predictions.shape == (8, 5)
+    assert (output.predictions[:4, 2:] == -100).all() and (output.predictions[4:] == 1).all()
+    assert (output.label_ids[:4, 2:] == -100).all()
