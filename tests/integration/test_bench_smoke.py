@@ -1,0 +1,63 @@
+"""Smoke test of tools/bench: --quick sizes, every section present, positive numbers (no timing asserts)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("transformers")
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tools.bench import run as bench  # noqa: E402
+
+SECTIONS = ("train", "eval", "checkpoint", "import", "memory", "cuda")
+
+
+def _numbers(obj):
+    if isinstance(obj, bool):
+        return
+    if isinstance(obj, (int, float)):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _numbers(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _numbers(v)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_quick_bench_writes_every_section(tmp_path, monkeypatch):
+    # Smaller than --quick: only the code paths matter here.
+    s = bench.QUICK
+    monkeypatch.setattr(s, "mlp_steps", 12)
+    monkeypatch.setattr(s, "gpt_steps", 4)
+    monkeypatch.setattr(s, "eval_mlp_samples", 64)
+    monkeypatch.setattr(s, "eval_gpt_samples", 8)
+    monkeypatch.setattr(s, "memory_steps", 2)
+    result = bench.run_all(quick=True, device="cpu", rounds=1, out=tmp_path, log=lambda _: None)
+
+    saved = json.loads((tmp_path / "bench.json").read_text())
+    table = (tmp_path / "bench.md").read_text()
+    for section in SECTIONS:
+        assert section in saved, section
+    assert "Budget check" in table and ("PASS" in table or "MISS" in table)
+    assert "skipped" in saved["cuda"] or "steps_per_s" in saved["cuda"]
+    for case in ("mlp", "gpt"):
+        for who in ("raw", "ours", "transformers"):
+            assert saved["train"][case]["steps_per_s"][who] > 0
+        assert saved["eval"][case]["ratio_ours_raw_predict"] > 0
+    assert saved["checkpoint"]["gpt_small"]["ratio_ours_raw_save"] > 0
+    assert saved["import"]["seconds"]["trainer_args"] > 0
+    assert saved["memory"]["peak_rss_mib"]["ours"] > 0
+    for section in ("train", "eval", "checkpoint", "memory"):
+        for x in _numbers(saved[section]):
+            assert math.isfinite(x) and x >= 0, (section, x)
+    assert len(result["verdicts"]) == len(saved["verdicts"]) > 0
