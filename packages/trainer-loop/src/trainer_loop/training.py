@@ -341,7 +341,9 @@ class TrainingLoopMixin:
         accelerator = self.accelerator
         if self.is_deepspeed_enabled:
             self.optimizer, self.lr_scheduler = self._deepspeed_init(max_steps)
-        if self._needs_accelerate_wrapping():
+        # Decided once per run: the per-step gradient clipping reads it.
+        self._accelerate_wrapped = self._needs_accelerate_wrapping()
+        if self._accelerate_wrapped:
             if self.is_fsdp_enabled:
                 model = self.model = accelerator.prepare(self.model)
                 self.create_optimizer(model)
@@ -487,7 +489,7 @@ class TrainingLoopMixin:
             return None
         if self.is_deepspeed_enabled:
             return self.accelerator.deepspeed_engine_wrapped.engine.get_global_grad_norm()
-        if self._needs_accelerate_wrapping():
+        if self._accelerate_wrapped:
             return self.accelerator.clip_grad_norm_(model.parameters(), max_norm)
         return torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
 
