@@ -256,10 +256,13 @@ def _quiet():
     stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
     stack.enter_context(contextlib.redirect_stderr(io.StringIO()))
     for name in ("transformers", "trainer_loop", "accelerate"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+        logger = logging.getLogger(name)
+        stack.callback(logger.setLevel, logger.level)
+        logger.setLevel(logging.ERROR)
     with contextlib.suppress(Exception):
         import transformers
 
+        stack.callback(transformers.logging.set_verbosity, transformers.logging.get_verbosity())
         transformers.logging.set_verbosity_error()
     return stack
 
