@@ -823,16 +823,18 @@ def verdicts(r: dict[str, Any]) -> list[tuple[str, float, str, bool]]:
     # On the CPU the verdict uses process CPU time (other tenants of a shared machine do not
     # move it); on CUDA work is asynchronous, so wall time after a synchronize.
     pre = "cpu_" if r["device"] == "cpu" else ""
-    for name, v in r["train"].items():
+    for name, v in r.get("train", {}).items():
         x = v[f"{pre}ratio_ours_raw"]
         rows.append((f"train {name}: ours/raw", x, "<= 1.10", x <= BUDGET["train"]))
-    for name, v in r["eval"].items():
+    for name, v in r.get("eval", {}).items():
         for mode in ("evaluate", "predict"):
             x = v[f"{pre}ratio_ours_raw_{mode}"]
             rows.append((f"{mode} {name}: ours/raw", x, "<= 1.10", x <= BUDGET["eval"]))
-    for name, v in r["checkpoint"].items():
+    for name, v in r.get("checkpoint", {}).items():
         x = v["ratio_ours_raw_save"]
         rows.append((f"checkpoint save {name}: ours/raw", x, "<= 1.20", x <= BUDGET["checkpoint"]))
+    if "import" not in r:
+        return rows
     imp = r["import"]
     d = imp["trainer_minus_torch_s"]
     rows.append(
@@ -866,82 +868,90 @@ def markdown(r: dict[str, Any]) -> str:
         f"{m['transformers']}; accelerate {m.get('accelerate', '?')}; device {r['device']}; "
         f"rounds {r['rounds']}{' (quick)' if r['quick'] else ''}.",
         "",
-        "| Training (steps/s, median, wall) | raw | ours | transformers | ours/raw | transformers/raw "
-        "| ours/raw CPU time | transformers/raw CPU time |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, v in r["train"].items():
-        sp = v["steps_per_s"]
-        lines.append(
-            f"| {name} (batch {v['batch_size']}, steps {v['warmup_steps']}..{v['steps']}) "
-            f"| {sp['raw']:.1f} | {sp['ours']:.1f} | {sp['transformers']:.1f} "
-            f"| {v['ratio_ours_raw']:.3f} | {v['ratio_transformers_raw']:.3f} "
-            f"| {v['cpu_ratio_ours_raw']:.3f} | {v['cpu_ratio_transformers_raw']:.3f} |"
-        )
-    lines += [
-        "",
-        "| Evaluation (s, median, wall) | raw | ours | transformers | ours/raw | transformers/raw "
-        "| ours/raw CPU time |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for name, v in r["eval"].items():
-        sec = v["seconds"]
-        for mode in ("evaluate", "predict"):
+    if "train" in r:
+        lines += [
+            "| Training (steps/s, median, wall) | raw | ours | transformers | ours/raw | transformers/raw "
+            "| ours/raw CPU time | transformers/raw CPU time |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, v in r["train"].items():
+            sp = v["steps_per_s"]
             lines.append(
-                f"| {name} {mode}() ({v['samples']} samples) | {sec[f'raw_{mode}']:.4f} "
-                f"| {sec[f'ours_{mode}']:.4f} | {sec[f'transformers_{mode}']:.4f} "
-                f"| {v[f'ratio_ours_raw_{mode}']:.3f} | {v[f'ratio_transformers_raw_{mode}']:.3f} "
-                f"| {v[f'cpu_ratio_ours_raw_{mode}']:.3f} |"
+                f"| {name} (batch {v['batch_size']}, steps {v['warmup_steps']}..{v['steps']}) "
+                f"| {sp['raw']:.1f} | {sp['ours']:.1f} | {sp['transformers']:.1f} "
+                f"| {v['ratio_ours_raw']:.3f} | {v['ratio_transformers_raw']:.3f} "
+                f"| {v['cpu_ratio_ours_raw']:.3f} | {v['cpu_ratio_transformers_raw']:.3f} |"
             )
-    lines += [
-        "",
-        "| Checkpoint (s, median, wall, clean page cache) | raw | ours | transformers | ours/raw | transformers/raw |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for name, v in r["checkpoint"].items():
-        sec = v["seconds"]
-        for mode in ("save", "resume"):
+    if "eval" in r:
+        lines += [
+            "",
+            "| Evaluation (s, median, wall) | raw | ours | transformers | ours/raw | transformers/raw "
+            "| ours/raw CPU time |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, v in r["eval"].items():
+            sec = v["seconds"]
+            for mode in ("evaluate", "predict"):
+                lines.append(
+                    f"| {name} {mode}() ({v['samples']} samples) | {sec[f'raw_{mode}']:.4f} "
+                    f"| {sec[f'ours_{mode}']:.4f} | {sec[f'transformers_{mode}']:.4f} "
+                    f"| {v[f'ratio_ours_raw_{mode}']:.3f} | {v[f'ratio_transformers_raw_{mode}']:.3f} "
+                    f"| {v[f'cpu_ratio_ours_raw_{mode}']:.3f} |"
+                )
+    if "checkpoint" in r:
+        lines += [
+            "",
+            "| Checkpoint (s, median, wall, clean page cache) | raw | ours | transformers | ours/raw | transformers/raw |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for name, v in r["checkpoint"].items():
+            sec = v["seconds"]
+            for mode in ("save", "resume"):
+                lines.append(
+                    f"| {name} ({v['parameters'] / 1e6:.1f}M params) {mode} | {sec[f'raw_{mode}']:.4f} "
+                    f"| {sec[f'ours_{mode}']:.4f} | {sec[f'transformers_{mode}']:.4f} "
+                    f"| {v[f'ratio_ours_raw_{mode}']:.3f} | {v[f'ratio_transformers_raw_{mode}']:.3f} |"
+                )
+    if "import" in r:
+        imp = r["import"]
+        lines += [
+            "",
+            f"| Import (s, median of {imp['runs']}, fresh interpreter) | seconds | loads torch |",
+            "|---|---:|---|",
+        ]
+        for k, stmt in IMPORTS.items():
+            if k not in imp["seconds"]:
+                continue
+            lines.append(f"| `{stmt}` | {imp['seconds'][k]:.3f} | {imp['loads_torch'][k]} |")
+    if "memory" in r:
+        mem = r["memory"]
+        pr = mem["peak_rss_mib"]
+        gr = mem["training_rss_growth_mib"]
+        lines += [
+            "",
+            f"| Memory, {mem['model']} {mem['steps']} steps (MiB) | raw | ours | transformers "
+            "| ours/raw | transformers/raw |",
+            "|---|---:|---:|---:|---:|---:|",
+            f"| peak RSS (VmHWM) | {pr['raw']:.0f} | {pr['ours']:.0f} | {pr['transformers']:.0f} "
+            f"| {mem['ratio_ours_raw']:.3f} | {mem['ratio_transformers_raw']:.3f} |",
+            f"| peak - RSS before training (library import + training) "
+            f"| {gr['raw']:.0f} | {gr['ours']:.0f} | {gr['transformers']:.0f} | | |",
+            "",
+        ]
+    if "cuda" in r:
+        cu = r["cuda"]
+        if "skipped" in cu:
+            lines.append(f"CUDA bf16: skipped ({cu['skipped']}).")
+        else:
+            mfu = cu.get("mfu", {})
             lines.append(
-                f"| {name} ({v['parameters'] / 1e6:.1f}M params) {mode} | {sec[f'raw_{mode}']:.4f} "
-                f"| {sec[f'ours_{mode}']:.4f} | {sec[f'transformers_{mode}']:.4f} "
-                f"| {v[f'ratio_ours_raw_{mode}']:.3f} | {v[f'ratio_transformers_raw_{mode}']:.3f} |"
+                f"CUDA bf16 on {cu['gpu']}: ours {cu['steps_per_s']['ours']:.2f} steps/s "
+                f"(MFU {mfu.get('ours', float('nan')):.1%}), transformers "
+                f"{cu['steps_per_s']['transformers']:.2f} steps/s "
+                f"(MFU {mfu.get('transformers', float('nan')):.1%}), "
+                f"transformers/ours time ratio {cu['ratio_ours_transformers']:.3f}."
             )
-    imp = r["import"]
-    lines += [
-        "",
-        f"| Import (s, median of {imp['runs']}, fresh interpreter) | seconds | loads torch |",
-        "|---|---:|---|",
-    ]
-    for k, stmt in IMPORTS.items():
-        if k not in imp["seconds"]:
-            continue
-        lines.append(f"| `{stmt}` | {imp['seconds'][k]:.3f} | {imp['loads_torch'][k]} |")
-    mem = r["memory"]
-    pr = mem["peak_rss_mib"]
-    gr = mem["training_rss_growth_mib"]
-    lines += [
-        "",
-        f"| Memory, {mem['model']} {mem['steps']} steps (MiB) | raw | ours | transformers "
-        "| ours/raw | transformers/raw |",
-        "|---|---:|---:|---:|---:|---:|",
-        f"| peak RSS (VmHWM) | {pr['raw']:.0f} | {pr['ours']:.0f} | {pr['transformers']:.0f} "
-        f"| {mem['ratio_ours_raw']:.3f} | {mem['ratio_transformers_raw']:.3f} |",
-        f"| peak - RSS before training (library import + training) "
-        f"| {gr['raw']:.0f} | {gr['ours']:.0f} | {gr['transformers']:.0f} | | |",
-        "",
-    ]
-    cu = r["cuda"]
-    if "skipped" in cu:
-        lines.append(f"CUDA bf16: skipped ({cu['skipped']}).")
-    else:
-        mfu = cu.get("mfu", {})
-        lines.append(
-            f"CUDA bf16 on {cu['gpu']}: ours {cu['steps_per_s']['ours']:.2f} steps/s "
-            f"(MFU {mfu.get('ours', float('nan')):.1%}), transformers "
-            f"{cu['steps_per_s']['transformers']:.2f} steps/s "
-            f"(MFU {mfu.get('transformers', float('nan')):.1%}), "
-            f"transformers/ours time ratio {cu['ratio_ours_transformers']:.3f}."
-        )
     lines += [
         "",
         f"| Budget check ({'CPU-time' if r['device'] == 'cpu' else 'wall'} ratios for train/eval) "
@@ -953,12 +963,15 @@ def markdown(r: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+SECTIONS = ("train", "eval", "checkpoint", "import", "memory", "cuda")
+
+
 def run_all(
     quick: bool = False,
     device: str = "cpu",
     rounds: int | None = None,
     out: str | os.PathLike | None = None,
-    sections: tuple[str, ...] = ("train", "eval", "checkpoint", "import", "memory", "cuda"),
+    sections: tuple[str, ...] = SECTIONS,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Run the benchmark sections, write ``bench.json`` and ``bench.md`` into ``out``."""
@@ -1006,10 +1019,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="tiny sizes, one round (CI smoke, < 60 s)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--rounds", type=int, default=None, help="alternating rounds (default 3)")
-    p.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
+    p.add_argument(
+        "--only",
+        default=None,
+        help=f"comma-separated sections to run, of {','.join(SECTIONS)} (results are then only "
+        "printed, unless --out is given)",
+    )
+    p.add_argument("--out", default=None, help="results folder (default tools/bench/results)")
     ns = p.parse_args(argv)
+    sections = SECTIONS if ns.only is None else tuple(x.strip() for x in ns.only.split(","))
+    unknown = [x for x in sections if x not in SECTIONS]
+    if unknown:
+        p.error(f"--only: unknown section(s) {unknown}; choose from {list(SECTIONS)}")
+    out = ns.out
+    if out is None and ns.only is None:
+        out = str(Path(__file__).resolve().parent / "results")
     t0 = time.perf_counter()
-    run_all(quick=ns.quick, device=ns.device, rounds=ns.rounds, out=ns.out)
+    run_all(quick=ns.quick, device=ns.device, rounds=ns.rounds, out=out, sections=sections)
     print(f"[bench] total {time.perf_counter() - t0:.1f} s; results in {ns.out}")
     return 0
 

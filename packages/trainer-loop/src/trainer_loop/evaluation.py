@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from trainer_data import has_length
 
-from .collect import BatchCollector, batch_size_of, detach_nested
+from .collect import BatchCollector, LossCollector, batch_size_of, detach_nested
 from .losses import output_logits
 from .metrics import denumpify_detensorize, speed_metrics
 from .results import EvalLoopOutput, EvalPrediction, PredictionOutput
@@ -121,8 +121,8 @@ class EvaluationMixin:
 
         keep_batches = not args.batch_eval_metrics or description == "Prediction"
         include_inputs = "inputs" in args.include_for_metrics
-        gather = self._gather_for_metrics
-        losses = BatchCollector(args.eval_do_concat_batches)
+        distributed = self.accelerator.num_processes > 1
+        losses = LossCollector(args.eval_do_concat_batches)
         preds = BatchCollector(args.eval_do_concat_batches)
         labels_all = BatchCollector(args.eval_do_concat_batches)
         inputs_all = BatchCollector(args.eval_do_concat_batches)
@@ -135,25 +135,34 @@ class EvaluationMixin:
             loss, logits, labels = self.prediction_step(
                 model, inputs, prediction_loss_only, ignore_keys=ignore_keys
             )
-            main_input = getattr(self.model, "main_input_name", "input_ids")
-            inputs_decode = self._prepare_inputs(inputs)[main_input] if include_inputs else None
             if loss is not None:
-                losses.add(gather(loss.reshape(1).repeat(observed_size or batch_size)))
-            if inputs_decode is not None:
-                inputs_decode = gather(self._pad_across_processes(inputs_decode))
+                losses.add(
+                    self._gather_for_metrics(loss.reshape(1)) if distributed else loss,
+                    observed_size or batch_size,
+                )
+            if include_inputs:
+                main_input = getattr(self.model, "main_input_name", "input_ids")
+                inputs_decode = self._prepare_inputs(inputs)[main_input]
+                if distributed:
+                    inputs_decode = self._gather_for_metrics(
+                        self._pad_across_processes(inputs_decode)
+                    )
                 if keep_batches:
                     inputs_all.add(inputs_decode)
-            if labels is not None:
+            if distributed and labels is not None:
                 labels = self._pad_across_processes(labels)
             if logits is not None:
-                logits = self._pad_across_processes(logits)
+                if distributed:
+                    logits = self._pad_across_processes(logits)
                 if self.preprocess_logits_for_metrics is not None:
                     logits = self.preprocess_logits_for_metrics(logits, labels)
-                logits = gather(logits)
+                if distributed:
+                    logits = self._gather_for_metrics(logits)
                 if keep_batches:
                     preds.add(logits)
             if labels is not None:
-                labels = gather(labels)
+                if distributed:
+                    labels = self._gather_for_metrics(labels)
                 if keep_batches:
                     labels_all.add(labels)
             self.control = self.callback_handler.on_prediction_step(args, self.state, self.control)
@@ -223,6 +232,22 @@ class EvaluationMixin:
             return_loss = self.can_return_loss
         loss_without_labels = not self.label_names and return_loss
         inputs = self._prepare_inputs(inputs)
+        with torch.no_grad():
+            if has_labels or loss_without_labels:
+                with self.compute_loss_context_manager():
+                    num_items = self._num_items_in_batch([inputs], self.args.device)
+                    loss, outputs = self.compute_loss(
+                        model, inputs, return_outputs=True, num_items_in_batch=num_items
+                    )
+                loss = loss.detach()
+                if loss.ndim:  # a per-device vector (DataParallel); a scalar needs no reduction
+                    loss = loss.mean()
+            else:
+                loss = None
+                with self.compute_loss_context_manager():
+                    outputs = model(**inputs)
+        if prediction_loss_only:
+            return loss, None, None
         if ignore_keys is None:
             config = getattr(self.model, "config", None)
             ignore_keys = (
@@ -232,28 +257,14 @@ class EvaluationMixin:
             )
         labels = None
         if has_labels or loss_without_labels:
-            labels = detach_nested(tuple(inputs.get(name) for name in self.label_names))
-            if len(labels) == 1:
-                labels = labels[0]
-        with torch.no_grad():
-            if has_labels or loss_without_labels:
-                with self.compute_loss_context_manager():
-                    num_items = self._num_items_in_batch([inputs], self.args.device)
-                    loss, outputs = self.compute_loss(
-                        model, inputs, return_outputs=True, num_items_in_batch=num_items
-                    )
-                loss = loss.detach().mean()
-                logits = output_logits(outputs, ignore_keys, has_loss=True)
-            else:
-                loss = None
-                with self.compute_loss_context_manager():
-                    outputs = model(**inputs)
-                logits = output_logits(outputs, ignore_keys, has_loss=False)
-        if prediction_loss_only:
-            return loss, None, None
-        logits = detach_nested(logits)
-        if isinstance(logits, (tuple, list)) and len(logits) == 1:
-            logits = logits[0]
+            names = self.label_names
+            labels = (
+                detach_nested(inputs.get(names[0]))
+                if len(names) == 1
+                else detach_nested(tuple(inputs.get(name) for name in names))
+            )
+        logits = output_logits(outputs, ignore_keys, has_loss=loss is not None)
+        logits = detach_nested(logits[0] if len(logits) == 1 else logits)
         return loss, logits, labels
 
     def _evaluate(

@@ -446,12 +446,19 @@ class Trainer(TrainingLoopMixin, EvaluationMixin, SavingMixin, ReportingMixin):
 
     def _prepare_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
         device = self.args.device
-        if device.type == "cpu" and self.accelerator.device.type == "cpu":
+        if device.type == "cpu" and self._accelerator_device_type() == "cpu":
             return inputs
         return {
             k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v
             for k, v in inputs.items()
         }
+
+    def _accelerator_device_type(self) -> str:
+        # Looked up through several properties of accelerate's state; cached per accelerator.
+        cached = getattr(self, "_device_type_cache", None)
+        if cached is None or cached[0] is not self.accelerator:
+            cached = self._device_type_cache = (self.accelerator, self.accelerator.device.type)
+        return cached[1]
 
     def autocast_smart_context_manager(
         self, cache_enabled: bool | None = True
