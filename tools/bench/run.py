@@ -599,6 +599,10 @@ def _ckpt_case(label: str, make_model: Callable[[], nn.Module], data, batch, rou
 
 def bench_checkpoint(s: Sizes, device: str, rounds: int) -> dict[str, Any]:
     results = {}
+    # A plain torch module (our own safetensors writer) next to a transformers model (written by
+    # its save_pretrained, as transformers.Trainer does) separates our overhead from theirs.
+    c = case(s, "mlp")
+    results["mlp"] = _ckpt_case("mlp", c["model"], c["data"], c["batch"], rounds, device)
     c = case(s, "gpt")
     results["gpt_small"] = _ckpt_case("small", c["model"], c["data"], c["batch"], rounds, device)
     if s.big_ckpt:

@@ -122,7 +122,14 @@ def staged_folder(final_dir: str, *, is_writer: bool, barrier=None) -> Iterator[
 
 
 def atomic_torch_save(obj: Any, path: str) -> None:
-    """``torch.save`` to a temporary name in the same folder, then rename over ``path``."""
+    """``torch.save`` to a temporary name in the same folder, then rename over ``path``.
+
+    Inside a staging folder (see ``staged_folder``) the file is written in place: the folder is
+    renamed into view as a whole, so a per-file rename would only add work.
+    """
+    if os.path.basename(os.path.dirname(os.path.abspath(path))).startswith(STAGING_PREFIX):
+        torch.save(obj, path)
+        return
     tmp = f"{path}.tmp"
     torch.save(obj, tmp)
     os.replace(tmp, path)
