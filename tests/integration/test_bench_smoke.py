@@ -15,6 +15,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tools.bench import run as bench  # noqa: E402
+from tools.bench.workloads import QUICK  # noqa: E402
 
 SECTIONS = ("train", "eval", "checkpoint", "import", "memory", "cuda")
 
@@ -36,7 +37,7 @@ def _numbers(obj):
 @pytest.mark.timeout(120)
 def test_quick_bench_writes_every_section(tmp_path, monkeypatch):
     # Smaller than --quick: only the code paths matter here.
-    s = bench.QUICK
+    s = QUICK
     monkeypatch.setattr(s, "mlp_steps", 12)
     monkeypatch.setattr(s, "gpt_steps", 4)
     monkeypatch.setattr(s, "eval_mlp_samples", 64)
@@ -61,3 +62,14 @@ def test_quick_bench_writes_every_section(tmp_path, monkeypatch):
         for x in _numbers(saved[section]):
             assert math.isfinite(x) and x >= 0, (section, x)
     assert len(result["verdicts"]) == len(saved["verdicts"]) > 0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_only_runs_the_named_sections_and_rejects_unknown_ones(tmp_path, capsys):
+    result = bench.run_all(quick=True, sections=("checkpoint",), out=None, log=lambda _: None)
+    assert set(result) & set(SECTIONS) == {"checkpoint"}
+    assert all(v["check"].startswith("checkpoint") for v in result["verdicts"])
+    with pytest.raises(SystemExit):
+        bench.main(["--only", "train,nope"])
+    assert "nope" in capsys.readouterr().err

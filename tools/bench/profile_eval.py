@@ -13,16 +13,9 @@ import tempfile
 
 import torch
 
-from tools.bench.run import (
-    FULL,
-    _quiet,
-    build_trainer,
-    gpt_data,
-    make_mlp,
-    mlp_data,
-    raw_eval,
-    small_gpt,
-)
+from tools.bench.contenders import _quiet, build_trainer
+from tools.bench.timing import raw_eval
+from tools.bench.workloads import FULL, gpt_data, make_mlp, mlp_data, small_gpt
 
 
 def main(argv: list[str]) -> None:

@@ -14,7 +14,8 @@ import tempfile
 
 import torch
 
-from tools.bench.run import FULL, _quiet, build_trainer, case, raw_train
+from tools.bench.contenders import _quiet, build_trainer, raw_train
+from tools.bench.workloads import FULL, case
 
 
 def main(argv: list[str]) -> None:

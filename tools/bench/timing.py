@@ -1,0 +1,154 @@
+"""Sections 1 and 2: training throughput and evaluate()/predict() time."""
+
+from __future__ import annotations
+
+import gc
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from typing import Any
+
+import torch
+
+from tools.bench.contenders import _quiet, build_trainer, raw_train, run_trainer, steps_per_s
+from tools.bench.workloads import Sizes, case, gpt_data, make_mlp, mlp_data, small_gpt
+
+# ---------------------------------------------------------------------------------- 1. train
+
+
+CONTENDERS = ("raw", "ours", "transformers")
+
+
+def bench_train(s: Sizes, device: str, rounds: int) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for name in ("mlp", "gpt"):
+        c = case(s, name)
+        steps = s.mlp_steps if name == "mlp" else s.gpt_steps
+        warmup = s.mlp_warmup if name == "mlp" else s.gpt_warmup
+        samples: dict[str, list[float]] = {k: [] for k in CONTENDERS}
+        cpu: dict[str, list[float]] = {k: [] for k in CONTENDERS}
+        for _ in range(rounds):
+            for who in CONTENDERS:
+                model = c["model"]()
+                gc.collect()
+                if who == "raw":
+                    stamps: list[float] = []
+                    raw_train(model, c["data"], c["batch"], steps, device, stamps)
+                else:
+                    stamps = run_trainer(who, model, c["data"], c["batch"], steps, device)
+                samples[who].append(steps_per_s(stamps, warmup))
+                cpu[who].append(steps_per_s(stamps, warmup, clock=1))
+        med = {k: statistics.median(v) for k, v in samples.items()}
+        mcpu = {k: statistics.median(v) for k, v in cpu.items()}
+        results[name] = {
+            "steps": steps,
+            "warmup_steps": warmup,
+            "batch_size": c["batch"],
+            "steps_per_s": med,
+            "samples_steps_per_s": samples,
+            # time-per-step ratio = raw steps/s over contender steps/s
+            "ratio_ours_raw": med["raw"] / med["ours"],
+            "ratio_transformers_raw": med["raw"] / med["transformers"],
+            "ratio_ours_transformers": med["transformers"] / med["ours"],
+            # the same from process CPU time: immune to other tenants of a shared machine
+            "cpu_steps_per_s": mcpu,
+            "samples_cpu_steps_per_s": cpu,
+            "cpu_ratio_ours_raw": mcpu["raw"] / mcpu["ours"],
+            "cpu_ratio_transformers_raw": mcpu["raw"] / mcpu["transformers"],
+        }
+    return results
+
+
+# ---------------------------------------------------------------------------------- 2. eval
+
+
+def raw_eval(model, data, batch: int, device: str, collect: bool):
+    """``torch.no_grad()`` loop: mean loss, and logits/labels concatenated when ``collect``."""
+    model.to(device).eval()
+    loader = torch.utils.data.DataLoader(data, batch_size=batch, shuffle=False)
+    losses, logits, labels = [], [], []
+    with torch.no_grad():
+        for inputs in loader:
+            if device != "cpu":
+                inputs = {k: v.to(device, non_blocking=True) for k, v in inputs.items()}
+            out = model(**inputs)
+            losses.append(out["loss"].detach())
+            if collect:
+                logits.append(out["logits"])
+                labels.append(inputs["labels"])
+    loss = torch.stack(losses).mean().item()
+    if collect:
+        return loss, torch.cat(logits).cpu().numpy(), torch.cat(labels).cpu().numpy()
+    return loss, None, None
+
+
+def bench_eval(s: Sizes, device: str, rounds: int) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for name in ("mlp", "gpt"):
+        if name == "mlp":
+            model = make_mlp(s)
+            data, batch = mlp_data(s, s.eval_mlp_samples), s.eval_mlp_batch
+        else:
+            model = small_gpt(s)
+            data, batch = gpt_data(s.gpt_vocab, s.gpt_seq, s.eval_gpt_samples), s.eval_gpt_batch
+        model.to(device)
+        tmp = tempfile.mkdtemp(prefix="bench-eval-")
+        with _quiet():
+            trainers = {
+                who: build_trainer(who, model, data, batch, 1, device, os.path.join(tmp, who))[0]
+                for who in ("ours", "transformers")
+            }
+        samples: dict[str, list[float]] = {
+            k: []
+            for k in (
+                "raw_evaluate",
+                "ours_evaluate",
+                "transformers_evaluate",
+                "raw_predict",
+                "ours_predict",
+                "transformers_predict",
+            )
+        }
+        cpu: dict[str, list[float]] = {k: [] for k in samples}
+        # one untimed pass each to warm allocator and caches
+        with _quiet():
+            raw_eval(model, data, batch, device, True)
+            for t in trainers.values():
+                t.evaluate()
+                t.predict(data)
+        for _ in range(rounds):
+            for who in CONTENDERS:
+                for mode in ("evaluate", "predict"):
+                    gc.collect()
+                    with _quiet():
+                        c0 = time.process_time()
+                        t0 = time.perf_counter()
+                        if who == "raw":
+                            raw_eval(model, data, batch, device, collect=mode == "predict")
+                        elif mode == "evaluate":
+                            trainers[who].evaluate()
+                        else:
+                            trainers[who].predict(data)
+                        if device != "cpu":
+                            torch.cuda.synchronize()
+                        samples[f"{who}_{mode}"].append(time.perf_counter() - t0)
+                        cpu[f"{who}_{mode}"].append(time.process_time() - c0)
+        shutil.rmtree(tmp, ignore_errors=True)
+        med = {k: statistics.median(v) for k, v in samples.items()}
+        mcpu = {k: statistics.median(v) for k, v in cpu.items()}
+        results[name] = {
+            "cpu_seconds": mcpu,
+            "cpu_ratio_ours_raw_evaluate": mcpu["ours_evaluate"] / mcpu["raw_evaluate"],
+            "cpu_ratio_ours_raw_predict": mcpu["ours_predict"] / mcpu["raw_predict"],
+            "samples": len(data),
+            "batch_size": batch,
+            "seconds": med,
+            "samples_seconds": samples,
+            "ratio_ours_raw_evaluate": med["ours_evaluate"] / med["raw_evaluate"],
+            "ratio_transformers_raw_evaluate": med["transformers_evaluate"] / med["raw_evaluate"],
+            "ratio_ours_raw_predict": med["ours_predict"] / med["raw_predict"],
+            "ratio_transformers_raw_predict": med["transformers_predict"] / med["raw_predict"],
+        }
+    return results
