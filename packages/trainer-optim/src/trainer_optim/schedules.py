@@ -34,6 +34,11 @@ __all__ = [
 _WSD_SHAPES = ("linear", "cosine", "1-sqrt")
 
 
+def _schedule(optimizer: Optimizer, last_epoch: int, factor: Any, **settings: Any) -> LambdaLR:
+    """A ``LambdaLR`` whose multiplier is ``factor(step, **settings)``."""
+    return LambdaLR(optimizer, partial(factor, **settings), last_epoch=last_epoch)
+
+
 def get_constant_schedule(optimizer: Optimizer, last_epoch: int = -1) -> LambdaLR:
     """Keep the optimizer's learning rate unchanged for the whole run."""
     return LambdaLR(optimizer, _lambdas.constant_factor, last_epoch=last_epoch)
@@ -53,20 +58,25 @@ def get_constant_schedule_with_warmup(
     optimizer: Optimizer, num_warmup_steps: int, last_epoch: int = -1
 ) -> LambdaLR:
     """Ramp linearly from 0 to the optimizer's learning rate over ``num_warmup_steps``, then hold."""
-    factor = partial(_lambdas.constant_with_warmup_factor, num_warmup_steps=num_warmup_steps)
-    return LambdaLR(optimizer, factor, last_epoch=last_epoch)
+    return _schedule(
+        optimizer,
+        last_epoch,
+        _lambdas.constant_with_warmup_factor,
+        num_warmup_steps=num_warmup_steps,
+    )
 
 
 def get_linear_schedule_with_warmup(
     optimizer: Optimizer, num_warmup_steps: int, num_training_steps: int, last_epoch: int = -1
 ) -> LambdaLR:
     """Linear warmup from 0, then linear decay that reaches 0 at ``num_training_steps``."""
-    factor = partial(
+    return _schedule(
+        optimizer,
+        last_epoch,
         _lambdas.linear_factor,
         num_warmup_steps=num_warmup_steps,
         num_training_steps=num_training_steps,
     )
-    return LambdaLR(optimizer, factor, last_epoch)
 
 
 def get_cosine_schedule_with_warmup(
@@ -81,13 +91,14 @@ def get_cosine_schedule_with_warmup(
     ``num_cycles`` counts cosine waves over the decay phase: the default 0.5 is a single smooth
     descent; 1.0 goes down and back up.
     """
-    factor = partial(
+    return _schedule(
+        optimizer,
+        last_epoch,
         _lambdas.cosine_factor,
         num_warmup_steps=num_warmup_steps,
         num_training_steps=num_training_steps,
         num_cycles=num_cycles,
     )
-    return LambdaLR(optimizer, factor, last_epoch)
 
 
 def get_cosine_with_hard_restarts_schedule_with_warmup(
@@ -98,13 +109,14 @@ def get_cosine_with_hard_restarts_schedule_with_warmup(
     last_epoch: int = -1,
 ) -> LambdaLR:
     """Linear warmup, then ``num_cycles`` cosine descents to 0, jumping back to the peak between."""
-    factor = partial(
+    return _schedule(
+        optimizer,
+        last_epoch,
         _lambdas.cosine_hard_restarts_factor,
         num_warmup_steps=num_warmup_steps,
         num_training_steps=num_training_steps,
         num_cycles=num_cycles,
     )
-    return LambdaLR(optimizer, factor, last_epoch)
 
 
 def get_polynomial_decay_schedule_with_warmup(
@@ -123,7 +135,9 @@ def get_polynomial_decay_schedule_with_warmup(
     lr_init = optimizer.defaults["lr"]
     if not (lr_init > lr_end):
         raise ValueError(f"lr_end ({lr_end}) must be smaller than initial lr ({lr_init})")
-    factor = partial(
+    return _schedule(
+        optimizer,
+        last_epoch,
         _lambdas.polynomial_factor,
         num_warmup_steps=num_warmup_steps,
         num_training_steps=num_training_steps,
@@ -131,7 +145,6 @@ def get_polynomial_decay_schedule_with_warmup(
         power=power,
         lr_init=lr_init,
     )
-    return LambdaLR(optimizer, factor, last_epoch)
 
 
 def get_inverse_sqrt_schedule(
@@ -147,10 +160,13 @@ def get_inverse_sqrt_schedule(
     """
     if timescale is None:
         timescale = num_warmup_steps or 10_000
-    factor = partial(
-        _lambdas.inverse_sqrt_factor, num_warmup_steps=num_warmup_steps, timescale=timescale
+    return _schedule(
+        optimizer,
+        last_epoch,
+        _lambdas.inverse_sqrt_factor,
+        num_warmup_steps=num_warmup_steps,
+        timescale=timescale,
     )
-    return LambdaLR(optimizer, factor, last_epoch=last_epoch)
 
 
 def _min_lr_rate(optimizer: Optimizer, min_lr: float | None, min_lr_rate: float | None) -> float:
@@ -180,14 +196,15 @@ def get_cosine_with_min_lr_schedule_with_warmup(
     Give the floor either as ``min_lr`` (an absolute learning rate) or as ``min_lr_rate`` (a
     fraction of the optimizer's lr); exactly one is required.
     """
-    factor = partial(
+    return _schedule(
+        optimizer,
+        last_epoch,
         _lambdas.cosine_factor,
         num_warmup_steps=num_warmup_steps,
         num_training_steps=num_training_steps,
         num_cycles=num_cycles,
         min_lr_rate=_min_lr_rate(optimizer, min_lr, min_lr_rate),
     )
-    return LambdaLR(optimizer, factor, last_epoch)
 
 
 def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
@@ -206,7 +223,9 @@ def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
     the first step is never at lr 0. Floor as in
     :func:`get_cosine_with_min_lr_schedule_with_warmup`.
     """
-    factor = partial(
+    return _schedule(
+        optimizer,
+        last_epoch,
         _lambdas.cosine_warmup_min_lr_factor,
         num_warmup_steps=num_warmup_steps,
         num_training_steps=num_training_steps,
@@ -214,7 +233,6 @@ def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
         min_lr_rate=_min_lr_rate(optimizer, min_lr, min_lr_rate),
         warmup_lr_rate=warmup_lr_rate,
     )
-    return LambdaLR(optimizer, factor, last_epoch)
 
 
 def get_wsd_schedule(
@@ -254,7 +272,9 @@ def get_wsd_schedule(
         )
     if num_stable_steps is None:
         num_stable_steps = num_training_steps - num_warmup_steps - num_decay_steps
-    factor = partial(
+    return _schedule(
+        optimizer,
+        last_epoch,
         _lambdas.wsd_factor,
         num_warmup_steps=num_warmup_steps,
         num_stable_steps=num_stable_steps,
@@ -264,4 +284,3 @@ def get_wsd_schedule(
         min_lr_ratio=min_lr_ratio,
         num_cycles=num_cycles,
     )
-    return LambdaLR(optimizer, factor, last_epoch)
