@@ -43,6 +43,9 @@ _EXPORTS: dict[str, str] = {
     "HPSearchBackend": "trainer_loop",
     "get_last_checkpoint": "trainer_loop",
     "PREFIX_CHECKPOINT_DIR": "trainer_loop",
+    # sequence-to-sequence
+    "Seq2SeqTrainer": "trainer_seq2seq",
+    "Seq2SeqTrainingArguments": "trainer_seq2seq",
     # data
     "default_data_collator": "trainer_data",
     "DefaultDataCollator": "trainer_data",
