@@ -1,5 +1,40 @@
-"""Model cards and pushing checkpoints to the Hugging Face Hub."""
+"""Model cards and pushing checkpoints to the Hugging Face Hub.
+
+``trainer_loop.Trainer`` reaches this package lazily (``pip install "trainer-loop[hub]"``) for
+``init_hf_repo``, ``create_model_card``, ``push_to_hub`` and the per-``hub_strategy`` checkpoint
+pushes. The functions take the trainer duck-typed, so any object with the same attributes works.
+"""
+
+from ._files import IGNORE_PATTERNS
+from .history import EvalHistory, markdown_table, parse_log_history
+from .model_card import (
+    RunSummary,
+    build_model_card,
+    render_model_card,
+    summarize_run,
+    training_hyperparameters,
+    write_model_card,
+)
+from .push import PushInProgress, push_checkpoint, push_folder, wait_for_pushes
+from .repo import init_repo, repo_name
 
 __version__ = "0.1.0"
 
-__all__: list[str] = []
+__all__ = [
+    "IGNORE_PATTERNS",
+    "EvalHistory",
+    "PushInProgress",
+    "RunSummary",
+    "build_model_card",
+    "init_repo",
+    "markdown_table",
+    "parse_log_history",
+    "push_checkpoint",
+    "push_folder",
+    "render_model_card",
+    "repo_name",
+    "summarize_run",
+    "training_hyperparameters",
+    "wait_for_pushes",
+    "write_model_card",
+]

@@ -68,6 +68,8 @@ class ReportingMixin:
 
     def init_hf_repo(self, token: str | None = None) -> None:
         """Create (or reuse) the Hub repository named by ``hub_model_id`` or ``output_dir``."""
+        if not self.is_world_process_zero():  # only the process that pushes talks to the Hub
+            return
         self.hub_model_id = self._hub().init_repo(self.args, token=token)
 
     def create_model_card(self, **kwargs: Any) -> None:
