@@ -172,4 +172,5 @@ def test_dtype_in_nested_dict_serialised():
 def test_pickle_round_trip():
     args = TrainingArguments(eval_strategy="steps", hub_token="t")
     clone = pickle.loads(pickle.dumps(args))
-    assert clone.to_dict() == args.to_dict() and clone.hub_token == "t"
+    # Every setting survives except the token, which never goes into a pickle (training_args.bin).
+    assert clone.to_dict() == args.to_dict() and clone.hub_token is None

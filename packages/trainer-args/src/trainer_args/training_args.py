@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 from enum import Enum
@@ -94,3 +95,24 @@ class TrainingArguments(SetGroupsMixin, RuntimeMixin, TrainingArgumentsFields):
         return f"{type(self).__name__}(\n{body})"
 
     __str__ = __repr__
+
+    # -- pickling -----------------------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        # A pickle ends up in files (``training_args.bin``) that may be shared or uploaded:
+        # tokens are left out. In-memory copies keep them (``__copy__``/``__deepcopy__``).
+        state = dict(self.__dict__)
+        for name in state:
+            if name.endswith("_token"):
+                state[name] = None
+        return state
+
+    def __copy__(self) -> TrainingArguments:
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> TrainingArguments:
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        clone.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return clone
