@@ -297,3 +297,28 @@ def test_autocast_context_is_shared_noop_without_mixed_precision():
     ctx = td.autocast_context(make_args(), acc)
     assert ctx is td.NULL_CONTEXT
     assert isinstance(ctx, contextlib.nullcontext)
+
+
+def test_ddp_backend_in_a_single_process_needs_no_process_group():
+    # accelerate would ask torch.distributed for the world size of a group nobody created
+    acc = td.build_accelerator(make_args(use_cpu=False, ddp_backend="gloo"))
+    assert acc.num_processes == 1
+    assert not torch.distributed.is_initialized()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="FSDP is enabled on a GPU host")
+def test_fsdp_on_cpu_explains_what_happens(caplog):
+    with pytest.raises(RuntimeError, match="sync_module_states"):
+        td.build_accelerator(make_args(fsdp="full_shard"))
+    args = make_args(fsdp="full_shard", fsdp_config={"sync_module_states": False})
+    with caplog.at_level("WARNING", logger="trainer_dist"):
+        acc = td.build_accelerator(args)
+    assert getattr(acc.state, "fsdp_plugin", None) is None
+    assert "fsdp='full_shard' is ignored" in caplog.text
+
+
+def test_launched_processes_that_would_train_alone_are_refused(monkeypatch):
+    # A launcher says 2 processes, but without use_cpu (and no GPU) accelerate sets up one.
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(RuntimeError, match="use_cpu=True"):
+        td.build_accelerator(make_args(use_cpu=False))

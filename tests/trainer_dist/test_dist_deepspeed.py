@@ -269,3 +269,82 @@ def test_deepspeed_plugin_works_without_transformers(monkeypatch):
     rt = td.create_runtime(make_args(deepspeed=config, world_size=1))
     assert rt.is_deepspeed_enabled
     assert rt.accelerator.state.deepspeed_plugin.zero3_init_flag is False
+
+
+def test_no_warmup_is_filled_as_one_step_deepspeed_accepts():
+    args = make_args(warmup_steps=0)
+    config = {"scheduler": {"params": {"warmup_num_steps": "auto", "total_num_steps": "auto"}}}
+    td.fill_deepspeed_config(config, args, num_training_steps=20)
+    assert config["scheduler"]["params"] == {"warmup_num_steps": 1, "total_num_steps": 20}
+    explicit = {"scheduler": {"params": {"warmup_num_steps": 0}}}
+    td.fill_deepspeed_config(explicit, args, num_training_steps=20)  # agrees with the args
+    assert explicit["scheduler"]["params"]["warmup_num_steps"] == 0
+
+
+@pytest.mark.parametrize(
+    ("sections", "optimizer", "scheduler"),
+    [
+        ((), "trainer", None),
+        (("scheduler",), "trainer", "DummyScheduler"),
+        (("optimizer",), "DummyOptim", "callable"),
+        (("optimizer", "scheduler"), "DummyOptim", "DummyScheduler"),
+    ],
+)
+def test_who_builds_optimizer_and_schedule(sections, optimizer, scheduler):
+    from accelerate.utils import DummyOptim, DummyScheduler
+
+    params = [torch.nn.Parameter(torch.zeros(2))]
+    mine = torch.optim.SGD(params, lr=0.1)
+    config = {section: {"type": "X", "params": {}} for section in sections}
+    made = []
+
+    def make_scheduler(opt):
+        made.append(opt)
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
+
+    got_opt, got_sched = td.deepspeed_optimizer_and_scheduler(
+        config, params, lambda: mine, make_scheduler
+    )
+    if optimizer == "trainer":
+        assert got_opt is mine
+        assert config["zero_allow_untested_optimizer"] is True
+    else:
+        assert isinstance(got_opt, DummyOptim) and got_opt.params is params
+        assert "zero_allow_untested_optimizer" not in config
+    if scheduler is None:
+        assert got_sched is None  # the trainer builds it after accelerator.prepare
+    else:
+        assert isinstance(got_sched, DummyScheduler) and got_sched.optimizer is got_opt
+        has_callable = got_sched.lr_scheduler_callable is not None
+        assert has_callable == (scheduler == "callable")
+        if has_callable:
+            assert isinstance(
+                got_sched.lr_scheduler_callable(mine), torch.optim.lr_scheduler.LambdaLR
+            )
+            assert made == [mine]
+
+
+def test_launcher_deepspeed_plugin_gets_auto_values_from_args(monkeypatch, tmp_path):
+    pytest.importorskip("deepspeed")
+    path = tmp_path / "launcher_ds.json"
+    path.write_text(
+        json.dumps(
+            {
+                "train_micro_batch_size_per_gpu": "auto",
+                "gradient_accumulation_steps": "auto",
+                "gradient_clipping": "auto",
+                "optimizer": {"type": "AdamW", "params": {"lr": "auto"}},
+                "zero_optimization": {"stage": 2},
+            }
+        )
+    )
+    # what `accelerate launch --use_deepspeed --deepspeed_config_file ...` exports
+    monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")
+    monkeypatch.setenv("ACCELERATE_DEEPSPEED_CONFIG_FILE", str(path))
+    rt = td.create_runtime(make_args(world_size=1, deepspeed=None))
+    assert rt.is_deepspeed_enabled
+    config = rt.accelerator.state.deepspeed_plugin.deepspeed_config
+    assert config["train_micro_batch_size_per_gpu"] == 4
+    assert config["gradient_accumulation_steps"] == 2
+    assert config["gradient_clipping"] == 0.5
+    assert config["optimizer"]["params"]["lr"] == 3e-4

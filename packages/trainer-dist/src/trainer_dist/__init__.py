@@ -7,6 +7,7 @@ Entry points for the trainer loop:
 * :func:`autocast_context`, :func:`full_eval_dtype`, :func:`apply_gradient_checkpointing`,
   :func:`maybe_compile`: per-model setup;
 * :func:`fill_deepspeed_config` / :func:`finalize_deepspeed_config`: DeepSpeed ``"auto"`` values;
+  :func:`deepspeed_optimizer_and_scheduler`: who builds the optimizer and schedule under DeepSpeed;
 * :func:`gather_for_metrics`, :func:`pad_across_processes`, :class:`EvalAccumulator` and the
   ``nested_*`` helpers: evaluation outputs across batches and processes;
 * :func:`set_seed`, :func:`enable_full_determinism`, :func:`find_executable_batch_size`.
@@ -24,6 +25,7 @@ from .deepspeed import (
     DeepSpeedConfigMismatchError,
     build_deepspeed_plugin,
     deepspeed_dtype,
+    deepspeed_optimizer_and_scheduler,
     fill_deepspeed_config,
     finalize_deepspeed_config,
     load_deepspeed_config,
@@ -73,6 +75,7 @@ __all__ = [
     "create_runtime",
     "ddp_kwargs_from_args",
     "deepspeed_dtype",
+    "deepspeed_optimizer_and_scheduler",
     "distributed_concat",
     "enable_full_determinism",
     "fill_deepspeed_config",

@@ -17,6 +17,7 @@ accelerator, so a script behaves the same under either library:
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from datetime import timedelta
 from typing import Any
@@ -33,6 +34,9 @@ from accelerate.utils import (
 )
 
 from ._args import accelerator_config_dict, get_arg, load_json_config
+from ._launch import check_process_count, launched_distributed
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "apply_tf32",
@@ -215,7 +219,17 @@ def build_fsdp_plugin(args: Any) -> Any:
         return None
     from accelerate.utils import FullyShardedDataParallelPlugin
 
-    return FullyShardedDataParallelPlugin(**kwargs)
+    try:
+        return FullyShardedDataParallelPlugin(**kwargs)
+    except RuntimeError as error:
+        if "no available devices" not in str(error):
+            raise
+        raise RuntimeError(
+            "FSDP needs a GPU (or XPU/NPU/HPU...): `fsdp_config.sync_module_states` (on by default) "
+            "broadcasts weights from such a device and none was found. On CPU, accelerate trains "
+            "with DistributedDataParallel instead of FSDP: drop `fsdp`, or set "
+            "`fsdp_config={'sync_module_states': False}` to run the same script there."
+        ) from error
 
 
 def _gradient_accumulation_plugin(args: Any, config: dict[str, Any]) -> GradientAccumulationPlugin:
@@ -286,7 +300,11 @@ def build_accelerator(
 
     handlers: list[Any] = [ddp_kwargs_from_args(args, model)]
     timeout = timedelta(seconds=int(get_arg(args, "ddp_timeout")))
-    handlers.append(InitProcessGroupKwargs(backend=get_arg(args, "ddp_backend"), timeout=timeout))
+    backend = get_arg(args, "ddp_backend")
+    if backend is not None and not launched_distributed():
+        # accelerate would ask a process group that a lone process never creates for its size.
+        backend = None
+    handlers.append(InitProcessGroupKwargs(backend=backend, timeout=timeout))
 
     compile_backend = get_arg(args, "torch_compile_backend")
     compile_mode = get_arg(args, "torch_compile_mode")
@@ -320,6 +338,17 @@ def _post_process(accelerator: Accelerator, args: Any) -> None:
     state = accelerator.state
     fsdp = getattr(state, "fsdp_plugin", None)
     ds = getattr(state, "deepspeed_plugin", None)
+    check_process_count(accelerator)
+    if fsdp is None and normalize_fsdp_options(get_arg(args, "fsdp")):
+        logger.warning(
+            "fsdp=%r is ignored: accelerate enables FSDP only on GPUs (and XPU/NPU/HPU...), and "
+            "this run is %s, so the model is %s.",
+            " ".join(normalize_fsdp_options(get_arg(args, "fsdp"))),
+            accelerator.distributed_type,
+            "wrapped in DistributedDataParallel"
+            if accelerator.num_processes > 1
+            else "trained without sharding",
+        )
     if fsdp is not None:
         config = normalize_fsdp_config(get_arg(args, "fsdp_config"))
         for key in ("limit_all_gathers", "activation_checkpointing"):
@@ -332,6 +361,12 @@ def _post_process(accelerator: Accelerator, args: Any) -> None:
                 "`fsdp_config.activation_checkpointing` and `gradient_checkpointing` cannot both be "
                 "true; with FSDP use `activation_checkpointing` only."
             )
+    if ds is not None and not get_arg(args, "deepspeed"):
+        # A plugin from `accelerate launch --use_deepspeed`: its "auto" values come from the
+        # arguments too, and its explicit ones must agree with them.
+        from .deepspeed import fill_deepspeed_config
+
+        fill_deepspeed_config(ds.deepspeed_config, args)
     save_only_best = get_arg(args, "save_only_model", False) and get_arg(
         args, "load_best_model_at_end", False
     )

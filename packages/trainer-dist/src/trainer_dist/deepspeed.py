@@ -20,7 +20,7 @@ import importlib.util
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._args import get_arg
@@ -29,6 +29,7 @@ __all__ = [
     "DeepSpeedConfigMismatchError",
     "build_deepspeed_plugin",
     "deepspeed_dtype",
+    "deepspeed_optimizer_and_scheduler",
     "fill_deepspeed_config",
     "finalize_deepspeed_config",
     "load_deepspeed_config",
@@ -218,11 +219,13 @@ def _fill_from_model(f: _Filler, args: Any, model: Any, num_training_steps: int 
             num_training_steps,
             "num_training_steps (calculated)",
         )
-        f.fill(
-            "scheduler.params.warmup_num_steps",
-            warmup_steps_for(args, num_training_steps),
-            "warmup_steps",
-        )
+        warmup = warmup_steps_for(args, num_training_steps)
+        if f.is_auto("scheduler.params.warmup_num_steps"):
+            # DeepSpeed >= 0.19.6 rejects 0 warmup steps (older versions raised it to 2 silently,
+            # as its warmup schedules still do for 1); so "no warmup" is filled as 1.
+            f.fill("scheduler.params.warmup_num_steps", max(1, warmup))
+        else:
+            f.fill("scheduler.params.warmup_num_steps", warmup, "warmup_steps")
 
 
 def fill_deepspeed_config(
@@ -279,6 +282,38 @@ def deepspeed_dtype(config: dict) -> Any:
     if enabled("fp16"):
         return torch.float16
     return torch.float32
+
+
+def deepspeed_optimizer_and_scheduler(
+    config: dict,
+    parameters: Any,
+    create_optimizer: Callable[[], Any],
+    create_scheduler: Callable[[Any], Any],
+) -> tuple[Any, Any]:
+    """The optimizer and schedule to hand to ``accelerator.prepare`` under DeepSpeed.
+
+    A config ``optimizer`` section means DeepSpeed builds the optimizer (an accelerate
+    ``DummyOptim`` over ``parameters`` stands in for it); otherwise ``create_optimizer()`` builds
+    the trainer's own and the config gets ``zero_allow_untested_optimizer``. A ``scheduler``
+    section means DeepSpeed builds the schedule (``DummyScheduler``); without one, a DeepSpeed
+    optimizer gets the trainer's schedule through ``DummyScheduler(lr_scheduler_callable=
+    create_scheduler)`` (it only exists once DeepSpeed made the optimizer), and a trainer optimizer
+    gets ``None``: the trainer creates its schedule after ``prepare``. Mutates ``config``.
+    """
+    from accelerate.utils import DummyOptim, DummyScheduler
+
+    if "optimizer" in config:
+        optimizer = DummyOptim(params=parameters)
+    else:
+        optimizer = create_optimizer()
+        config["zero_allow_untested_optimizer"] = True
+    if "scheduler" in config:
+        scheduler = DummyScheduler(optimizer)
+    elif isinstance(optimizer, DummyOptim):
+        scheduler = DummyScheduler(optimizer, lr_scheduler_callable=create_scheduler)
+    else:
+        scheduler = None
+    return optimizer, scheduler
 
 
 def build_deepspeed_plugin(args: Any, *, auto_find_batch_size: bool = False) -> Any:

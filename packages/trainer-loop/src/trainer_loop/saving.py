@@ -142,16 +142,17 @@ class SavingMixin:
             ckpt.atomic_torch_save(
                 self.optimizer.state_dict(), os.path.join(output_dir, OPTIMIZER_NAME)
             )
-        deepspeed_owns_scheduler = self.is_deepspeed_enabled and type(
-            self.lr_scheduler
-        ).__name__ in (
-            "DummyScheduler",
-            "DeepSpeedSchedulerWrapper",
-        )
-        if self.args.should_save and not deepspeed_owns_scheduler:
+        if self.args.should_save and not self._deepspeed_owns_scheduler():
             ckpt.atomic_torch_save(
                 self.lr_scheduler.state_dict(), os.path.join(output_dir, SCHEDULER_NAME)
             )
+
+    def _deepspeed_owns_scheduler(self) -> bool:
+        """Whether the DeepSpeed engine saves and restores the schedule itself."""
+        return self.is_deepspeed_enabled and type(self.lr_scheduler).__name__ in (
+            "DummyScheduler",
+            "DeepSpeedSchedulerWrapper",
+        )
 
     def _save_scaler(self, output_dir: str) -> None:
         scaler = getattr(self.accelerator, "scaler", None)
@@ -191,10 +192,14 @@ class SavingMixin:
         ckpt.load_model_weights(self._plain_model(model), checkpoint)
 
     def _load_optimizer_and_scheduler(self, checkpoint: str) -> None:
-        if self.is_deepspeed_enabled:
-            return
         optimizer_file = os.path.join(checkpoint, OPTIMIZER_NAME)
         scheduler_file = os.path.join(checkpoint, SCHEDULER_NAME)
+        if self.is_deepspeed_enabled:
+            # The engine restored the optimizer (and a schedule it owns) with the weights; a
+            # trainer-made schedule was saved as scheduler.pt.
+            if not self._deepspeed_owns_scheduler() and os.path.isfile(scheduler_file):
+                self.lr_scheduler.load_state_dict(ckpt.safe_torch_load(scheduler_file))
+            return
         if self.is_fsdp_enabled:
             from accelerate.utils import load_fsdp_optimizer
 

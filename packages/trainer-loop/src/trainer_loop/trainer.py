@@ -91,11 +91,8 @@ class Trainer(TrainingLoopMixin, EvaluationMixin, SavingMixin, ReportingMixin):
         if not isinstance(model, nn.Module):
             raise TypeError(f"`model` must be a torch.nn.Module, got {type(model).__name__}.")
 
-        self.accelerator = build_accelerator(args, model=model)
-        self.is_deepspeed_enabled = (
-            getattr(self.accelerator.state, "deepspeed_plugin", None) is not None
-        )
-        self.is_fsdp_enabled = getattr(self.accelerator.state, "fsdp_plugin", None) is not None
+        self.model = self.model_wrapped = model
+        self.create_accelerator_and_postprocess()
         self.deepspeed = None
         self.is_model_parallel = _is_model_parallel(model, args)
         self.place_model_on_device = self._decide_placement()
@@ -308,8 +305,9 @@ class Trainer(TrainingLoopMixin, EvaluationMixin, SavingMixin, ReportingMixin):
         return self._train_batch_size * args.gradient_accumulation_steps * dp_world
 
     def create_accelerator_and_postprocess(self) -> None:
-        """(Re)build ``self.accelerator`` from the arguments."""
-        self.accelerator = build_accelerator(self.args, model=self.model)
+        """Build ``self.accelerator`` from the arguments (called by ``__init__``) and set the
+        DeepSpeed/FSDP flags from it, which also covers plugins chosen by ``accelerate launch``."""
+        self.accelerator = build_accelerator(self.args, model=getattr(self, "model", None))
         self.is_deepspeed_enabled = (
             getattr(self.accelerator.state, "deepspeed_plugin", None) is not None
         )

@@ -344,7 +344,8 @@ class TrainingLoopMixin:
         # Decided once per run: the per-step gradient clipping reads it.
         self._accelerate_wrapped = self._needs_accelerate_wrapping()
         if self._accelerate_wrapped:
-            if self.is_fsdp_enabled:
+            if self.is_fsdp_enabled and not _is_fsdp2(accelerator):
+                # FSDP1 flattens parameters: the optimizer must be built on the wrapped model.
                 model = self.model = accelerator.prepare(self.model)
                 self.create_optimizer(model)
                 self.optimizer = accelerator.prepare(self.optimizer)
@@ -355,6 +356,8 @@ class TrainingLoopMixin:
             else:
                 self.create_optimizer()
                 model, self.optimizer = accelerator.prepare(self.model, self.optimizer)
+                if self.is_fsdp_enabled:
+                    self.model = model
         else:
             self.create_optimizer()
             model = self.model
@@ -380,6 +383,12 @@ class TrainingLoopMixin:
         )
         handler.train_dataloader = train_dataloader
         return model
+
+    def _deepspeed_init(self, max_steps: int) -> tuple:
+        """Finish the DeepSpeed config and choose optimizer and schedule (see ``deepspeed_setup``)."""
+        from .deepspeed_setup import deepspeed_init
+
+        return deepspeed_init(self, num_training_steps=max_steps)
 
     def _needs_accelerate_wrapping(self) -> bool:
         accelerator = self.accelerator
@@ -555,6 +564,11 @@ class TrainingLoopMixin:
 
 def _value(strategy: Any) -> str:
     return getattr(strategy, "value", strategy)
+
+
+def _is_fsdp2(accelerator) -> bool:
+    plugin = getattr(accelerator.state, "fsdp_plugin", None)
+    return getattr(plugin, "fsdp_version", 1) == 2
 
 
 @functools.cache
