@@ -16,18 +16,24 @@ def free_port() -> int:
 
 
 def run_distributed(
-    script: str | Path, nprocs: int = 2, args: list[str] | None = None, timeout: int = 300
+    script: str | Path,
+    nprocs: int = 2,
+    args: list[str] | None = None,
+    timeout: int = 300,
+    env: dict[str, str] | None = None,
 ) -> list[str]:
     """Launch ``script`` under torchrun-style environment variables on ``nprocs`` CPU processes.
 
-    Returns each rank's combined output; raises ``AssertionError`` with every rank's output when
-    any rank fails.
+    ``env`` adds or overrides variables (e.g. ``ACCELERATE_USE_CPU="false"`` for DeepSpeed, which
+    accelerate switches off when told to use the CPU). Returns each rank's combined output;
+    raises ``AssertionError`` with every rank's output when any rank fails.
     """
     port = free_port()
+    extra_env = dict(env or {})
     procs = []
     for rank in range(nprocs):
-        env = dict(os.environ)
-        env.update(
+        proc_env = dict(os.environ)
+        proc_env.update(
             MASTER_ADDR="127.0.0.1",
             MASTER_PORT=str(port),
             WORLD_SIZE=str(nprocs),
@@ -38,10 +44,11 @@ def run_distributed(
             CUDA_VISIBLE_DEVICES="",
             OMP_NUM_THREADS="1",
         )
+        proc_env.update(extra_env)
         procs.append(
             subprocess.Popen(
                 [sys.executable, str(script), *(args or [])],
-                env=env,
+                env=proc_env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
