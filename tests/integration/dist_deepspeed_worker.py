@@ -110,6 +110,11 @@ def weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
 
+def evaluate(trainer: Trainer) -> dict[str, float]:
+    metrics = trainer.evaluate(classification_data(n=16, seed=1))
+    return {k: v for k, v in metrics.items() if k in ("eval_loss", "epoch")}
+
+
 def train_and_resume(
     root: Path, world_size: int, name: str, config: dict, on_gpu: bool = False
 ) -> dict:
@@ -117,6 +122,7 @@ def train_and_resume(
     trainer.train()
     engine = trainer.model_wrapped
     result = {
+        "eval": evaluate(trainer),
         "weights": weights(trainer.model),
         "model_wrapped_type": type(engine).__name__,
         "model_type": type(trainer.model).__name__,

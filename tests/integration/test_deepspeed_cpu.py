@@ -47,6 +47,7 @@ def runs(tmp_path_factory):
         "ds": torch.load(root / "ds.pt", weights_only=False),
         "root": root,
         "plain": worker.weights(reference.model),
+        "plain_eval": worker.evaluate(reference),
     }
 
 
@@ -71,6 +72,8 @@ def test_zero2_with_trainer_optimizer_matches_plain_training(runs):
     assert config["zero_optimization"]["reduce_bucket_size"] == 32 * 32
     # ZeRO-2 in fp32 with torch's AdamW computes what one process with the whole batch computes.
     assert_weights_close(run["weights"], runs["plain"], rtol=1e-5, atol=1e-6)
+    # evaluating the trained engine gathers across the ranks like plain DDP does
+    assert run["eval"] == pytest.approx(runs["plain_eval"], rel=1e-5)
 
 
 @pytest.mark.distributed
