@@ -111,6 +111,19 @@ def train_evaluate_predict(root: Path, world_size: int) -> dict:
     return result
 
 
+def train_with_accumulation(root: Path, world_size: int) -> dict[str, torch.Tensor]:
+    """Two micro-batches per step; DDP must skip the all-reduce on the first (no_sync)."""
+    trainer = build_trainer(
+        root / "accumulation",
+        world_size,
+        per_device_train_batch_size=GLOBAL_BATCH // world_size // 2,
+        gradient_accumulation_steps=2,
+        save_strategy="no",
+    )
+    trainer.train()
+    return weights(trainer.model)
+
+
 def resume(root: Path, world_size: int) -> dict[str, torch.Tensor]:
     """Resume the run of :func:`train_evaluate_predict` from a mid-epoch checkpoint."""
     checkpoint = root / "run" / f"checkpoint-{RESUME_FROM}"
@@ -178,6 +191,7 @@ def main() -> int:
     recorder.install()
     results = {"ddp": train_evaluate_predict(root, world_size)}
     results["resumed_weights"] = resume(root, world_size)
+    results["accumulation_weights"] = train_with_accumulation(root, world_size)
     if rank == 0:
         torch.save(results, root / "dist.pt")
     with open(root / f"writes_{rank}.json", "w", encoding="utf-8") as fh:

@@ -46,6 +46,7 @@ def runs(tmp_path_factory):
             json.loads((dist_root / f"writes_{rank}.json").read_text()) for rank in range(2)
         ],
         "single": worker.train_evaluate_predict(single_root, world_size=1),
+        "single_accumulation": worker.train_with_accumulation(single_root, world_size=1),
         "outputs": outputs,
     }
 
@@ -66,6 +67,16 @@ def test_two_processes_train_like_one_process_with_the_same_global_batch(runs):
     assert len(dist["step_losses"]) == len(single["step_losses"]) == 16
     assert dist["step_losses"] == pytest.approx(single["step_losses"], rel=1e-5)
     assert dist["train_loss"] == pytest.approx(single["train_loss"], rel=1e-5)
+
+
+def test_gradient_accumulation_across_processes_matches_one_process(runs):
+    # 2 ranks x 2 samples x 2 micro-batches against 1 rank x 4 samples x 2 micro-batches
+    assert_weights_close(
+        runs["dist"]["accumulation_weights"],
+        runs["single_accumulation"],
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def test_model_wrapped_is_ddp_and_model_stays_the_core_module(runs):
