@@ -10,6 +10,7 @@ from .callbacks_builtin import (
 from .integrations import TensorBoardCallback, get_reporting_integration_callbacks
 from .losses import LabelSmoother
 from .metrics import speed_metrics
+from .raft import RaftTrainer
 from .results import (
     CONFIG_NAME,
     FSDP_MODEL_NAME,
@@ -59,6 +60,7 @@ __all__ = [
     "LabelSmoother",
     "PredictionOutput",
     "PrinterCallback",
+    "RaftTrainer",
     "ProgressCallback",
     "TensorBoardCallback",
     "Trainer",

@@ -365,6 +365,10 @@ class TrainingLoopMixin:
         self.model_wrapped = model
         if self.is_deepspeed_enabled:
             self.deepspeed = model
+        return self._configure_run(model, train_dataloader, checkpoint)
+
+    def _configure_run(self, model, train_dataloader, checkpoint):
+        """Load the checkpoint's optimizer/schedule/scaler and set the flags one run reads."""
         if checkpoint is not None:
             if self.is_deepspeed_enabled or self.is_fsdp_enabled:
                 self._load_model_from_checkpoint(checkpoint, model)

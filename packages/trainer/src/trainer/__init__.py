@@ -25,6 +25,7 @@ _EXPORTS: dict[str, str] = {
     "ParallelMode": "trainer_args",
     # the loop, callbacks and results
     "Trainer": "trainer_loop",
+    "RaftTrainer": "trainer_loop",
     "TrainerCallback": "trainer_loop",
     "TrainerState": "trainer_loop",
     "TrainerControl": "trainer_loop",
