@@ -1,13 +1,13 @@
-"""The ``Trainer``: construction, data, optimisation pieces and the per-batch step.
+"""The ``Trainer``: construction, callbacks and process facts; the rest comes from its mixins.
 
-The training loop itself lives in :mod:`trainer_loop.training`, evaluation in
-:mod:`trainer_loop.evaluation`, saving and resuming in :mod:`trainer_loop.saving`; this class
-mixes them together and holds what they share.
+The training loop lives in :mod:`trainer_loop.training`, evaluation in
+:mod:`trainer_loop.evaluation`, saving and resuming in :mod:`trainer_loop.saving`, data loaders and
+the optimizer in :mod:`trainer_loop.components`, the per-batch step in :mod:`trainer_loop.steps`;
+this class mixes them together and holds what they share.
 """
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import logging
 import os
@@ -19,36 +19,29 @@ from torch import nn
 from trainer_args import TrainingArguments
 from trainer_data import (
     DataCollatorWithPadding,
-    RemoveColumnsCollator,
-    build_eval_dataloader,
-    build_train_dataloader,
     default_data_collator,
     has_length,
-    remove_unused_columns,
-    signature_columns,
 )
 from trainer_dist import build_accelerator, enable_full_determinism, set_seed
-from trainer_optim import (
-    build_optimizer,
-    create_scheduler,
-    get_decay_parameter_names,
-    get_optimizer_cls_and_kwargs,
-)
 
 from .callbacks import CallbackHandler, TrainerCallback
 from .callbacks_builtin import DefaultFlowCallback, PrinterCallback, ProgressCallback
+from .components import ComponentsMixin
 from .evaluation import EvaluationMixin
 from .integrations import get_reporting_integration_callbacks
-from .losses import LabelSmoother, model_returns_loss_kwargs, output_loss
+from .losses import LabelSmoother, model_returns_loss_kwargs
 from .reporting import ReportingMixin
 from .saving import SavingMixin
 from .state import ExportableState, TrainerControl, TrainerState
+from .steps import StepMixin
 from .training import TrainingLoopMixin
 
 logger = logging.getLogger(__name__)
 
 
-class Trainer(TrainingLoopMixin, EvaluationMixin, SavingMixin, ReportingMixin):
+class Trainer(
+    TrainingLoopMixin, EvaluationMixin, SavingMixin, ReportingMixin, ComponentsMixin, StepMixin
+):
     """Train, evaluate and predict with a PyTorch model, with the transformers ``Trainer`` API.
 
     ``model`` is any ``torch.nn.Module`` whose ``forward`` accepts the batch's keys and, given
@@ -315,231 +308,9 @@ class Trainer(TrainingLoopMixin, EvaluationMixin, SavingMixin, ReportingMixin):
 
     # -------------------------------------------------------------------------------- data
 
-    def _signature(self) -> list[str]:
-        if self._signature_columns is None:
-            self._signature_columns = signature_columns(self.model, self.label_names)
-        return self._signature_columns
-
-    def _prepare_dataset(self, dataset: Any, description: str) -> tuple[Any, Callable]:
-        collator = self.data_collator
-        if not self.args.remove_unused_columns:
-            return dataset, collator
-        if hasattr(dataset, "column_names") and hasattr(dataset, "remove_columns"):
-            return remove_unused_columns(
-                dataset, self._signature(), description=description
-            ), collator
-        return dataset, RemoveColumnsCollator(collator, self._signature(), description=description)
-
-    def get_train_dataloader(self) -> torch.utils.data.DataLoader:
-        """The training dataloader: shuffled per ``data_seed``/``seed``, sharded across processes."""
-        if self.train_dataset is None:
-            raise ValueError("Trainer: training requires a train_dataset.")
-        dataset, collator = self._prepare_dataset(self.train_dataset, "training")
-        return build_train_dataloader(
-            dataset,
-            collator,
-            self.args,
-            batch_size=self._train_batch_size,
-            **self._dataloader_placement(),
-        )
-
-    def get_eval_dataloader(self, eval_dataset: Any = None) -> torch.utils.data.DataLoader:
-        """The evaluation dataloader (sequential); ``eval_dataset`` may name an entry of a dict."""
-        if eval_dataset is None and self.eval_dataset is None:
-            raise ValueError("Trainer: evaluation requires an eval_dataset.")
-        if isinstance(eval_dataset, str):
-            eval_dataset = self.eval_dataset[eval_dataset]
-        elif eval_dataset is None:
-            eval_dataset = self.eval_dataset
-        dataset, collator = self._prepare_dataset(eval_dataset, "evaluation")
-        return build_eval_dataloader(dataset, collator, self.args, **self._dataloader_placement())
-
-    def get_test_dataloader(self, test_dataset: Any) -> torch.utils.data.DataLoader:
-        """The prediction dataloader (sequential)."""
-        dataset, collator = self._prepare_dataset(test_dataset, "test")
-        return build_eval_dataloader(dataset, collator, self.args, **self._dataloader_placement())
-
-    def _dataloader_placement(self) -> dict[str, Any]:
-        names = getattr(self.processing_class, "model_input_names", None)
-        return {
-            "model": self.model,
-            "world_size": self.accelerator.num_processes,
-            "process_index": self.accelerator.process_index,
-            "model_input_name": names[0] if names else None,
-        }
-
-    def num_examples(self, dataloader: torch.utils.data.DataLoader) -> int:
-        """Examples behind a dataloader: its dataset's length, else batches x batch size."""
-        try:
-            dataset = dataloader.dataset
-            return len(dataset)
-        except (NameError, AttributeError, TypeError):
-            return len(dataloader) * self.args.per_device_train_batch_size
-
     # ------------------------------------------------------------------- optimizer and schedule
 
-    @staticmethod
-    def get_optimizer_cls_and_kwargs(
-        args: TrainingArguments, model: nn.Module | None = None
-    ) -> tuple[Any, Any]:
-        """The optimizer class and keyword arguments that ``args.optim`` names."""
-        return get_optimizer_cls_and_kwargs(args, model)
-
-    def get_decay_parameter_names(self, model: nn.Module) -> list[str]:
-        """Names of parameters that get weight decay (all but biases and normalisation layers)."""
-        return get_decay_parameter_names(model)
-
-    def create_optimizer(self, model: nn.Module | None = None) -> torch.optim.Optimizer:
-        """Build the optimizer from the arguments unless one was passed in."""
-        if self.optimizer is None:
-            self.optimizer = build_optimizer(
-                model if model is not None else self.model, self.args, self.optimizer_cls_and_kwargs
-            )
-        return self.optimizer
-
-    def create_scheduler(
-        self, num_training_steps: int, optimizer: torch.optim.Optimizer | None = None
-    ) -> Any:
-        """Build the learning-rate schedule from the arguments unless one was passed in."""
-        if self.lr_scheduler is None:
-            self.lr_scheduler = create_scheduler(
-                self.args, optimizer or self.optimizer, num_training_steps
-            )
-            self._created_lr_scheduler = True
-        return self.lr_scheduler
-
-    def create_optimizer_and_scheduler(self, num_training_steps: int) -> None:
-        """Build both the optimizer and its schedule."""
-        self.create_optimizer()
-        self.create_scheduler(num_training_steps=num_training_steps, optimizer=self.optimizer)
-
-    def get_learning_rates(self) -> list[float]:
-        """The current learning rate of every parameter group."""
-        if self.optimizer is None:
-            raise ValueError(
-                "The optimizer does not exist yet: call create_optimizer() or train() first."
-            )
-        return [group["lr"] for group in self.optimizer.param_groups]
-
-    def get_optimizer_group(self, param: str | nn.Parameter | None = None):
-        """The parameter group holding ``param``, or every group when ``param`` is None."""
-        if self.optimizer is None:
-            raise ValueError(
-                "The optimizer does not exist yet: call create_optimizer() or train() first."
-            )
-        if param is None:
-            return self.optimizer.param_groups
-        if isinstance(param, str):
-            param = dict(self.model.named_parameters()).get(param)
-        for group in self.optimizer.param_groups:
-            if any(p is param for p in group["params"]):
-                return group
-        return None
-
-    def get_num_trainable_parameters(self) -> int:
-        """How many parameters require gradients."""
-        return sum(p.numel() for p in self.model.parameters() if p.requires_grad)
-
     # ------------------------------------------------------------------------- one step
-
-    def _prepare_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        device = self.args.device
-        if device.type == "cpu" and self._accelerator_device_type() == "cpu":
-            return inputs
-        return {
-            k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v
-            for k, v in inputs.items()
-        }
-
-    def _accelerator_device_type(self) -> str:
-        # Looked up through several properties of accelerate's state; cached per accelerator.
-        cached = getattr(self, "_device_type_cache", None)
-        if cached is None or cached[0] is not self.accelerator:
-            cached = self._device_type_cache = (self.accelerator, self.accelerator.device.type)
-        return cached[1]
-
-    def autocast_smart_context_manager(
-        self, cache_enabled: bool | None = True
-    ) -> contextlib.AbstractContextManager:
-        """The autocast context for forward passes (mixed precision is applied by accelerate)."""
-        return contextlib.nullcontext()
-
-    def compute_loss_context_manager(self) -> contextlib.ExitStack:
-        """Every context manager a forward pass that computes the loss runs under."""
-        stack = contextlib.ExitStack()
-        autocast = self.autocast_smart_context_manager()
-        if not isinstance(autocast, contextlib.nullcontext):
-            stack.enter_context(autocast)
-        return stack
-
-    def compute_loss(
-        self,
-        model: nn.Module,
-        inputs: dict[str, Any],
-        return_outputs: bool = False,
-        num_items_in_batch: torch.Tensor | int | None = None,
-    ) -> torch.Tensor | tuple[torch.Tensor, Any]:
-        """Run the model and return its loss (and outputs when ``return_outputs``)."""
-        labels = None
-        if (
-            self.label_smoother is not None or self.compute_loss_func is not None
-        ) and "labels" in inputs:
-            inputs = dict(inputs)
-            labels = inputs.pop("labels")
-        if self.model_accepts_loss_kwargs and num_items_in_batch is not None:
-            inputs = {**inputs, "num_items_in_batch": num_items_in_batch}
-        outputs = model(**inputs)
-        if self.compute_loss_func is not None:
-            loss = self.compute_loss_func(outputs, labels, num_items_in_batch=num_items_in_batch)
-        elif labels is not None:
-            loss = self.label_smoother(outputs, labels, shift_labels=_is_causal_lm(model))
-        else:
-            loss = output_loss(outputs, inputs)
-        if (
-            self.args.average_tokens_across_devices
-            and (self.model_accepts_loss_kwargs or self.compute_loss_func is not None)
-            and num_items_in_batch is not None
-        ):
-            loss = loss * self.accelerator.num_processes
-        return (loss, outputs) if return_outputs else loss
-
-    def training_step(
-        self,
-        model: nn.Module,
-        inputs: dict[str, Any],
-        num_items_in_batch: torch.Tensor | int | None = None,
-    ) -> torch.Tensor:
-        """Forward and backward on one micro-batch; returns the detached loss (accumulation-scaled)."""
-        model.train()
-        if hasattr(self.optimizer, "train") and callable(self.optimizer.train):
-            self.optimizer.train()
-        inputs = self._prepare_inputs(inputs)
-        with self.compute_loss_context_manager():
-            loss = self.compute_loss(model, inputs, num_items_in_batch=num_items_in_batch)
-        del inputs
-        if self.args.n_gpu > 1:
-            loss = loss.mean()
-        if (
-            not self.model_accepts_loss_kwargs or num_items_in_batch is None
-        ) and self.compute_loss_func is None:
-            loss = loss / self.current_gradient_accumulation_steps
-        self._backward(loss)
-        return loss.detach()
-
-    def floating_point_ops(self, inputs: dict[str, Any]) -> int:
-        """Floating-point operations of one forward+backward, when the model can estimate them."""
-        main_input = getattr(self.model, "main_input_name", "input_ids")
-        if main_input not in inputs or not hasattr(self.model, "num_parameters"):
-            return 0
-        return 6 * inputs[main_input].numel() * self._non_embedding_parameters()
-
-    def _non_embedding_parameters(self) -> int:
-        # Counting walks every parameter; the count does not change during a run, so keep it.
-        cached = getattr(self, "_param_count_cache", None)
-        if cached is None or cached[0] is not self.model:
-            cached = (self.model, self.model.num_parameters(exclude_embeddings=True))
-            self._param_count_cache = cached
-        return cached[1]
 
 
 # --------------------------------------------------------------------------------- helpers
@@ -573,12 +344,6 @@ def _default_label_names(model: nn.Module) -> list[str]:
 def _can_return_loss(model: nn.Module) -> bool:
     param = _forward_parameters(model).get("return_loss")
     return bool(param is not None and param.default is True)
-
-
-def _is_causal_lm(model: nn.Module) -> bool:
-    return type(model).__name__.endswith("ForCausalLM") or type(model).__name__.endswith(
-        "LMHeadModel"
-    )
 
 
 def _parallel_size(trainer: Trainer, name: str) -> int:

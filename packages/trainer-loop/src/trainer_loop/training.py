@@ -4,6 +4,7 @@
 epochs, ``_run_epoch`` walks optimizer steps (each gathering ``gradient_accumulation_steps``
 micro-batches) and ``_maybe_log_save_evaluate`` does whatever the callbacks asked for after a step.
 The hot path does forward, backward and the optimizer step; everything else is gated on a flag.
+Setting up a run (step counts, state, optimizer and schedule, wrapping) is in :mod:`.run_setup`.
 """
 
 from __future__ import annotations
@@ -13,24 +14,24 @@ import functools
 import logging
 import math
 import os
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import torch
-from trainer_data import has_length, skip_first_batches
+from trainer_data import skip_first_batches
 from trainer_dist import find_executable_batch_size
 
 from .checkpoints import resolve_resume_checkpoint
 from .metrics import speed_metrics
 from .results import TRAINER_STATE_NAME, TrainOutput
+from .run_setup import RunSetupMixin
 from .state import TrainerState
 
 logger = logging.getLogger(__name__)
 
 
-class TrainingLoopMixin:
+class TrainingLoopMixin(RunSetupMixin):
     """The ``train()`` entry point and the loop behind it (mixed into ``Trainer``)."""
 
     def train(
@@ -271,160 +272,6 @@ class TrainingLoopMixin:
 
     # ---------------------------------------------------------------------------- set-up
 
-    def set_initial_training_values(
-        self, args, dataloader
-    ) -> tuple[int, int, int, int, int, int | None, int]:
-        """Epochs, updates per epoch, examples, samples, total batch size, batches per epoch, max steps."""
-        max_steps = args.max_steps
-        accumulation = args.gradient_accumulation_steps
-        total_batch_size = self.get_total_train_batch_size(args)
-        len_dataloader = len(dataloader) if has_length(dataloader) else None
-        if len_dataloader == 0:
-            raise ValueError(
-                "The training dataloader is empty: the train_dataset has no example (or fewer than one "
-                "batch with dataloader_drop_last=True). Pass a non-empty dataset."
-            )
-        if len_dataloader is not None:
-            updates_per_epoch = max(math.ceil(len_dataloader / accumulation), 1)
-            if max_steps <= 0:
-                max_steps = math.ceil(args.num_train_epochs * updates_per_epoch)
-            num_examples = self.num_examples(dataloader)
-            if args.max_steps > 0:
-                num_train_epochs = math.ceil(max_steps / updates_per_epoch)
-                num_train_samples = max_steps * total_batch_size
-            else:
-                num_train_epochs = math.ceil(args.num_train_epochs)
-                num_train_samples = num_examples * args.num_train_epochs
-        elif args.max_steps > 0:
-            num_train_epochs = sys.maxsize
-            updates_per_epoch = max_steps
-            num_examples = num_train_samples = total_batch_size * args.max_steps
-        else:
-            raise ValueError(
-                f"max_steps must be positive when the dataloader has no length, got {args.max_steps}."
-            )
-        steps_in_epoch = len_dataloader if len_dataloader is not None else max_steps * accumulation
-        return (
-            num_train_epochs,
-            updates_per_epoch,
-            num_examples,
-            num_train_samples,
-            total_batch_size,
-            steps_in_epoch,
-            max_steps,
-        )
-
-    def _init_training_state(
-        self, max_steps, updates_per_epoch, num_train_epochs, checkpoint, trial
-    ):
-        self.state = TrainerState(stateful_callbacks=self._stateful_callbacks())
-        self.state.is_hyper_param_search = trial is not None
-        self.state.train_batch_size = self._train_batch_size
-        self.state.compute_steps(self.args, max_steps)
-        epochs_trained = batches_to_skip = 0
-        state_file = os.path.join(checkpoint, TRAINER_STATE_NAME) if checkpoint else None
-        if state_file and os.path.isfile(state_file):
-            self.state = TrainerState.load_from_json(state_file)
-            self._load_callback_state()
-            epochs_trained = self.state.global_step // updates_per_epoch
-            if not self.args.ignore_data_skip:
-                batches_to_skip = (
-                    self.state.global_step % updates_per_epoch
-                ) * self.args.gradient_accumulation_steps
-        self.state.init_training_references(self, max_steps, num_train_epochs, trial)
-        return epochs_trained, batches_to_skip
-
-    def _prepare_for_training(self, max_steps, train_dataloader, checkpoint):
-        if self._created_lr_scheduler:
-            self.lr_scheduler = None
-            self._created_lr_scheduler = False
-        accelerator = self.accelerator
-        if self.is_deepspeed_enabled:
-            self.optimizer, self.lr_scheduler = self._deepspeed_init(max_steps)
-        # Decided once per run: the per-step gradient clipping reads it.
-        self._accelerate_wrapped = self._needs_accelerate_wrapping()
-        if self._accelerate_wrapped:
-            if self.is_fsdp_enabled and not _is_fsdp2(accelerator):
-                # FSDP1 flattens parameters: the optimizer must be built on the wrapped model.
-                model = self.model = accelerator.prepare(self.model)
-                self.create_optimizer(model)
-                self.optimizer = accelerator.prepare(self.optimizer)
-            elif self.is_deepspeed_enabled and type(self.lr_scheduler).__name__ == "DummyScheduler":
-                model, self.optimizer, self.lr_scheduler = accelerator.prepare(
-                    self.model, self.optimizer, self.lr_scheduler
-                )
-            else:
-                self.create_optimizer()
-                model, self.optimizer = accelerator.prepare(self.model, self.optimizer)
-                if self.is_fsdp_enabled:
-                    self.model = model
-        else:
-            self.create_optimizer()
-            model = self.model
-        self.create_scheduler(num_training_steps=max_steps)
-        self.model_wrapped = model
-        if self.is_deepspeed_enabled:
-            self.deepspeed = model
-        return self._configure_run(model, train_dataloader, checkpoint)
-
-    def _configure_run(self, model, train_dataloader, checkpoint):
-        """Load the checkpoint's optimizer/schedule/scaler and set the flags one run reads."""
-        if checkpoint is not None:
-            if self.is_deepspeed_enabled or self.is_fsdp_enabled:
-                self._load_model_from_checkpoint(checkpoint, model)
-            self._load_optimizer_and_scheduler(checkpoint)
-            self._load_scaler(checkpoint)
-        self._steps_scheduler_per_update = not isinstance(
-            self.lr_scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau
-        )
-        self._count_flos = self._model_estimates_flos()
-        self._count_tokens = str(self.args.include_num_input_tokens_seen) not in ("no", "False")
-        handler = self.callback_handler
-        handler.model, handler.optimizer, handler.lr_scheduler = (
-            self.model,
-            self.optimizer,
-            self.lr_scheduler,
-        )
-        handler.train_dataloader = train_dataloader
-        return model
-
-    def _deepspeed_init(self, max_steps: int) -> tuple:
-        """Finish the DeepSpeed config and choose optimizer and schedule (see ``deepspeed_setup``)."""
-        from .deepspeed_setup import deepspeed_init
-
-        return deepspeed_init(self, num_training_steps=max_steps)
-
-    def _needs_accelerate_wrapping(self) -> bool:
-        accelerator = self.accelerator
-        return (
-            accelerator.num_processes > 1
-            or self.is_deepspeed_enabled
-            or self.is_fsdp_enabled
-            or accelerator.mixed_precision != "no"
-            or getattr(accelerator, "scaler", None) is not None
-        )
-
-    def _log_run_header(
-        self, num_examples, epochs, updates_per_epoch, total_batch_size, max_steps, model
-    ) -> None:
-        logger.info("***** Running training *****")
-        logger.info("  Num examples = %s", f"{num_examples:,}")
-        logger.info("  Num Epochs = %s", f"{epochs:,}")
-        logger.info("  Num update steps per epoch = %s", f"{updates_per_epoch:,}")
-        logger.info(
-            "  Instantaneous batch size per device = %s",
-            f"{self.args.per_device_train_batch_size:,}",
-        )
-        logger.info(
-            "  Total train batch size (w. parallel, distributed & accumulation) = %s",
-            f"{total_batch_size:,}",
-        )
-        logger.info("  Gradient Accumulation steps = %s", self.args.gradient_accumulation_steps)
-        logger.info("  Total optimization steps = %s", f"{max_steps:,}")
-        logger.info(
-            "  Number of trainable parameters = %s", f"{self.get_num_trainable_parameters():,}"
-        )
-
     # ----------------------------------------------------------------------- per-step pieces
 
     def get_batch_samples(
@@ -568,11 +415,6 @@ class TrainingLoopMixin:
 
 def _value(strategy: Any) -> str:
     return getattr(strategy, "value", strategy)
-
-
-def _is_fsdp2(accelerator) -> bool:
-    plugin = getattr(accelerator.state, "fsdp_plugin", None)
-    return getattr(plugin, "fsdp_version", 1) == 2
 
 
 @functools.cache

@@ -1,0 +1,120 @@
+"""One batch: moving inputs, the loss, forward and backward, and the FLOs estimate."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import torch
+from torch import nn
+
+from .losses import output_loss
+
+
+class StepMixin:
+    """One batch: moving inputs, the loss, forward and backward, and the FLOs estimate."""
+
+    def _prepare_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        device = self.args.device
+        if device.type == "cpu" and self._accelerator_device_type() == "cpu":
+            return inputs
+        return {
+            k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v
+            for k, v in inputs.items()
+        }
+
+    def _accelerator_device_type(self) -> str:
+        # Looked up through several properties of accelerate's state; cached per accelerator.
+        cached = getattr(self, "_device_type_cache", None)
+        if cached is None or cached[0] is not self.accelerator:
+            cached = self._device_type_cache = (self.accelerator, self.accelerator.device.type)
+        return cached[1]
+
+    def autocast_smart_context_manager(
+        self, cache_enabled: bool | None = True
+    ) -> contextlib.AbstractContextManager:
+        """The autocast context for forward passes (mixed precision is applied by accelerate)."""
+        return contextlib.nullcontext()
+
+    def compute_loss_context_manager(self) -> contextlib.ExitStack:
+        """Every context manager a forward pass that computes the loss runs under."""
+        stack = contextlib.ExitStack()
+        autocast = self.autocast_smart_context_manager()
+        if not isinstance(autocast, contextlib.nullcontext):
+            stack.enter_context(autocast)
+        return stack
+
+    def compute_loss(
+        self,
+        model: nn.Module,
+        inputs: dict[str, Any],
+        return_outputs: bool = False,
+        num_items_in_batch: torch.Tensor | int | None = None,
+    ) -> torch.Tensor | tuple[torch.Tensor, Any]:
+        """Run the model and return its loss (and outputs when ``return_outputs``)."""
+        labels = None
+        if (
+            self.label_smoother is not None or self.compute_loss_func is not None
+        ) and "labels" in inputs:
+            inputs = dict(inputs)
+            labels = inputs.pop("labels")
+        if self.model_accepts_loss_kwargs and num_items_in_batch is not None:
+            inputs = {**inputs, "num_items_in_batch": num_items_in_batch}
+        outputs = model(**inputs)
+        if self.compute_loss_func is not None:
+            loss = self.compute_loss_func(outputs, labels, num_items_in_batch=num_items_in_batch)
+        elif labels is not None:
+            loss = self.label_smoother(outputs, labels, shift_labels=_is_causal_lm(model))
+        else:
+            loss = output_loss(outputs, inputs)
+        if (
+            self.args.average_tokens_across_devices
+            and (self.model_accepts_loss_kwargs or self.compute_loss_func is not None)
+            and num_items_in_batch is not None
+        ):
+            loss = loss * self.accelerator.num_processes
+        return (loss, outputs) if return_outputs else loss
+
+    def training_step(
+        self,
+        model: nn.Module,
+        inputs: dict[str, Any],
+        num_items_in_batch: torch.Tensor | int | None = None,
+    ) -> torch.Tensor:
+        """Forward and backward on one micro-batch; returns the detached loss (accumulation-scaled)."""
+        model.train()
+        if hasattr(self.optimizer, "train") and callable(self.optimizer.train):
+            self.optimizer.train()
+        inputs = self._prepare_inputs(inputs)
+        with self.compute_loss_context_manager():
+            loss = self.compute_loss(model, inputs, num_items_in_batch=num_items_in_batch)
+        del inputs
+        if self.args.n_gpu > 1:
+            loss = loss.mean()
+        if (
+            not self.model_accepts_loss_kwargs or num_items_in_batch is None
+        ) and self.compute_loss_func is None:
+            loss = loss / self.current_gradient_accumulation_steps
+        self._backward(loss)
+        return loss.detach()
+
+    def floating_point_ops(self, inputs: dict[str, Any]) -> int:
+        """Floating-point operations of one forward+backward, when the model can estimate them."""
+        main_input = getattr(self.model, "main_input_name", "input_ids")
+        if main_input not in inputs or not hasattr(self.model, "num_parameters"):
+            return 0
+        return 6 * inputs[main_input].numel() * self._non_embedding_parameters()
+
+    def _non_embedding_parameters(self) -> int:
+        # Counting walks every parameter; the count does not change during a run, so keep it.
+        cached = getattr(self, "_param_count_cache", None)
+        if cached is None or cached[0] is not self.model:
+            cached = (self.model, self.model.num_parameters(exclude_embeddings=True))
+            self._param_count_cache = cached
+        return cached[1]
+
+
+def _is_causal_lm(model: nn.Module) -> bool:
+    return type(model).__name__.endswith("ForCausalLM") or type(model).__name__.endswith(
+        "LMHeadModel"
+    )
