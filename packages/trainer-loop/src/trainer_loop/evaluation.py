@@ -330,7 +330,7 @@ class EvaluationMixin:
     def _gather_for_metrics(self, tensors: Any) -> Any:
         if self.accelerator.num_processes == 1:
             return tensors
-        return self.accelerator.gather(tensors)
+        return self.gather_function(tensors)
 
     def _pad_across_processes(self, tensors: Any) -> Any:
         if self.accelerator.num_processes == 1:

@@ -305,12 +305,9 @@ class Trainer(
             getattr(self.accelerator.state, "deepspeed_plugin", None) is not None
         )
         self.is_fsdp_enabled = getattr(self.accelerator.state, "fsdp_plugin", None) is not None
-
-    # -------------------------------------------------------------------------------- data
-
-    # ------------------------------------------------------------------- optimizer and schedule
-
-    # ------------------------------------------------------------------------- one step
+        # Evaluation gathers each batch across processes with this and drops the duplicates of
+        # even sharding once at the end; a subclass may replace it (as transformers allows).
+        self.gather_function = self.accelerator.gather
 
 
 # --------------------------------------------------------------------------------- helpers
