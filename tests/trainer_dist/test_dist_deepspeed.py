@@ -291,6 +291,7 @@ def test_no_warmup_is_filled_as_one_step_deepspeed_accepts():
     ],
 )
 def test_who_builds_optimizer_and_schedule(sections, optimizer, scheduler):
+    pytest.importorskip("deepspeed")  # accelerate exports these only with DeepSpeed
     from accelerate.utils import DummyOptim, DummyScheduler
 
     params = [torch.nn.Parameter(torch.zeros(2))]

@@ -95,6 +95,7 @@ OPTIMIZER = {"type": "AdamW", "params": {"lr": "auto", "weight_decay": "auto"}}
 
 
 def test_deepspeed_init_with_config_optimizer_and_schedule(tmp_path):
+    pytest.importorskip("deepspeed")  # accelerate exports these only with DeepSpeed
     from accelerate.utils import DummyOptim, DummyScheduler
 
     trainer = deepspeed_trainer(
@@ -118,6 +119,7 @@ def test_deepspeed_init_with_config_optimizer_and_schedule(tmp_path):
 
 
 def test_deepspeed_init_with_config_optimizer_uses_the_trainer_schedule(tmp_path):
+    pytest.importorskip("deepspeed")  # accelerate exports these only with DeepSpeed
     from accelerate.utils import DummyScheduler
 
     trainer = deepspeed_trainer(tmp_path, {"optimizer": OPTIMIZER}, lr_scheduler_type="cosine")
