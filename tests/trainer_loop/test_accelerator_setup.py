@@ -152,3 +152,49 @@ def test_deepspeed_inference_needs_zero3(tmp_path):
     trainer = deepspeed_trainer(tmp_path, {"optimizer": OPTIMIZER})
     with pytest.raises(ValueError, match="stage 3"):
         deepspeed_init(trainer, 0, inference=True)
+
+
+class FusedSGD(torch.optim.Optimizer):
+    """Stands in for lomo-optim's Lomo: updates inside ``fused_backward``, ``step`` does nothing."""
+
+    def __init__(self, model, lr: float):
+        super().__init__(model.parameters(), {"lr": lr})
+        self.calls: list[float] = []
+
+    def fused_backward(self, loss, lr):
+        self.calls.append(lr)
+        loss.backward()
+        with torch.no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    p -= lr * p.grad
+                    p.grad = None
+
+    def step(self, closure=None):
+        return None
+
+
+def test_lomo_optimizers_get_the_scheduled_learning_rate_in_their_backward(tmp_path):
+    model = RegressionModel()
+    optimizer = FusedSGD(model, lr=0.1)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 / (step + 1))
+    args = TrainingArguments(
+        output_dir=str(tmp_path),
+        optim="lomo",
+        per_device_train_batch_size=8,
+        max_steps=3,
+        max_grad_norm=0.0,
+        report_to="none",
+        use_cpu=True,
+        disable_tqdm=True,
+        save_strategy="no",
+    )
+    before = model.a.item()
+    Trainer(
+        model=model,
+        args=args,
+        train_dataset=RegressionDataset(length=24),
+        optimizers=(optimizer, schedule),
+    ).train()
+    assert optimizer.calls == pytest.approx([0.1, 0.05, 0.1 / 3])
+    assert model.a.item() != before

@@ -127,6 +127,7 @@ class RunSetupMixin:
         )
         self._count_flos = self._model_estimates_flos()
         self._count_tokens = str(self.args.include_num_input_tokens_seen) not in ("no", "False")
+        self._fused_backward = _fused_backward_optimizer(self.optimizer, self.args)
         handler = self.callback_handler
         handler.model, handler.optimizer, handler.lr_scheduler = (
             self.model,
@@ -177,3 +178,11 @@ class RunSetupMixin:
 def _is_fsdp2(accelerator) -> bool:
     plugin = getattr(accelerator.state, "fsdp_plugin", None)
     return getattr(plugin, "fsdp_version", 1) == 2
+
+
+def _fused_backward_optimizer(optimizer, args):
+    """The LOMO/AdaLomo optimizer that updates parameters inside its own backward, or None."""
+    if str(getattr(args.optim, "value", args.optim)) not in ("lomo", "adalomo"):
+        return None
+    inner = getattr(optimizer, "optimizer", optimizer)  # accelerate's AcceleratedOptimizer
+    return inner if callable(getattr(inner, "fused_backward", None)) else None

@@ -319,6 +319,10 @@ class TrainingLoopMixin(RunSetupMixin):
         accumulation = self.args.gradient_accumulation_steps
         if accumulation > 1:
             loss = loss / accumulation
+        fused = getattr(self, "_fused_backward", None)
+        if fused is not None:  # LOMO/AdaLomo update each parameter as its gradient arrives
+            fused.fused_backward(loss, self._get_learning_rate())
+            return
         scaler = getattr(self.accelerator, "scaler", None)
         if scaler is not None:
             scaler.scale(loss).backward()
@@ -342,16 +346,6 @@ class TrainingLoopMixin(RunSetupMixin):
             self._tr_loss += torch.where(
                 torch.isfinite(loss), loss.to(self._tr_loss.dtype), fallback
             )
-
-    def _clip_gradients(self, model) -> torch.Tensor | float | None:
-        max_norm = self.args.max_grad_norm
-        if max_norm is None or max_norm <= 0:
-            return None
-        if self.is_deepspeed_enabled:
-            return self.accelerator.deepspeed_engine_wrapped.engine.get_global_grad_norm()
-        if self._accelerate_wrapped:
-            return self.accelerator.clip_grad_norm_(model.parameters(), max_norm)
-        return torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
 
     def _get_learning_rate(self) -> float:
         scheduler = self.lr_scheduler
