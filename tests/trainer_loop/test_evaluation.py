@@ -114,3 +114,43 @@ def test_predictions_of_different_lengths_are_padded(tmp_path):
     assert output.predictions.shape == (8, 5)
     assert (output.predictions[:4, 2:] == -100).all() and (output.predictions[4:] == 1).all()
     assert (output.label_ids[:4, 2:] == -100).all()
+
+
+@pytest.mark.parametrize("evaluate_first", [True, False])
+def test_metric_keys_match_transformers_before_and_after_training(tmp_path, evaluate_first):
+    """``*_model_preparation_time`` appears once an evaluation ran before any training."""
+    transformers = pytest.importorskip("transformers")
+    import trainer_args
+    import trainer_loop
+
+    keys = {}
+    for name, args_cls, trainer_cls in (
+        ("ours", trainer_args.TrainingArguments, trainer_loop.Trainer),
+        ("transformers", transformers.TrainingArguments, transformers.Trainer),
+    ):
+        trainer = trainer_cls(
+            model=RegressionModel(),
+            args=args_cls(
+                output_dir=str(tmp_path / name),
+                max_steps=2,
+                eval_strategy="steps",
+                eval_steps=1,
+                report_to="none",
+                use_cpu=True,
+                disable_tqdm=True,
+                save_strategy="no",
+            ),
+            train_dataset=RegressionDataset(length=16),
+            eval_dataset=RegressionDataset(length=6),
+        )
+        seen = []
+        if evaluate_first:
+            seen.append(sorted(trainer.evaluate()))
+            seen.append(sorted(trainer.predict(RegressionDataset(length=6)).metrics))
+        trainer.train()
+        seen.append([sorted(e) for e in trainer.state.log_history])
+        seen.append(sorted(trainer.evaluate()))
+        seen.append(sorted(trainer.predict(RegressionDataset(length=6)).metrics))
+        keys[name] = seen
+    assert keys["ours"] == keys["transformers"]
+    assert any("eval_model_preparation_time" in k for k in keys["ours"]) == evaluate_first

@@ -85,6 +85,8 @@ class EvaluationMixin:
         )
 
     def _add_speed_metrics(self, output: EvalLoopOutput, prefix: str, start_time: float) -> None:
+        # The runtime leaves out the one-off model preparation reported beside it.
+        start_time += output.metrics.get(f"{prefix}_model_preparation_time", 0.0)
         total_batch_size = self.args.eval_batch_size * self.args.world_size
         output.metrics.update(
             speed_metrics(
@@ -209,6 +211,8 @@ class EvaluationMixin:
             metrics[f"{metric_key_prefix}_loss"] = all_losses.mean().item()
         elif isinstance(all_losses, list) and all_losses:
             metrics[f"{metric_key_prefix}_loss"] = np.concatenate(all_losses).mean().item()
+        if hasattr(self, "model_preparation_time"):
+            metrics[f"{metric_key_prefix}_model_preparation_time"] = self.model_preparation_time
         for key in list(metrics):
             if not key.startswith(f"{metric_key_prefix}_"):
                 metrics[f"{metric_key_prefix}_{key}"] = metrics.pop(key)
@@ -312,14 +316,16 @@ class EvaluationMixin:
 
     def _model_for_evaluation(self) -> torch.nn.Module:
         model = self.model_wrapped if self.is_in_train else self.model
-        if (
-            len(self.accelerator._models) == 0
-            and model is self.model
-            and self._needs_accelerate_wrapping()
-        ):
-            model = self.accelerator.prepare_model(model, evaluation_mode=True)
-            if model is not self.model:
-                self.model_wrapped = model
+        if not getattr(self, "_model_registered", False) and model is self.model:
+            # The first evaluation before any training prepares the model; like transformers,
+            # the time it took is reported as ``<prefix>_model_preparation_time`` from then on.
+            start = time.time()
+            if self._needs_accelerate_wrapping():
+                model = self.accelerator.prepare_model(model, evaluation_mode=True)
+                if model is not self.model:
+                    self.model_wrapped = model
+            self._model_registered = True
+            self.model_preparation_time = round(time.time() - start, 4)
         if not self.is_in_train:
             if self.args.fp16_full_eval:
                 model = model.to(dtype=torch.float16, device=self.args.device)

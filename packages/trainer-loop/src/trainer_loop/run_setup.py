@@ -111,6 +111,7 @@ class RunSetupMixin:
             model = self.model
         self.create_scheduler(num_training_steps=max_steps)
         self.model_wrapped = model
+        self._model_registered = True  # evaluation no longer prepares (or times) the model
         if self.is_deepspeed_enabled:
             self.deepspeed = model
         return self._configure_run(model, train_dataloader, checkpoint)

@@ -308,6 +308,7 @@ class Trainer(
         # Evaluation gathers each batch across processes with this and drops the duplicates of
         # even sharding once at the end; a subclass may replace it (as transformers allows).
         self.gather_function = self.accelerator.gather
+        self._model_registered = False  # a new accelerator has not prepared the model yet
 
 
 # --------------------------------------------------------------------------------- helpers
