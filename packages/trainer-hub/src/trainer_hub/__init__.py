@@ -7,16 +7,10 @@ pushes. The functions take the trainer duck-typed, so any object with the same a
 
 from ._files import IGNORE_PATTERNS
 from .history import EvalHistory, markdown_table, parse_log_history
-from .model_card import (
-    RunSummary,
-    build_model_card,
-    render_model_card,
-    summarize_run,
-    training_hyperparameters,
-    write_model_card,
-)
+from .model_card import build_model_card, render_model_card, write_model_card
 from .push import PushInProgress, push_checkpoint, push_folder, wait_for_pushes
 from .repo import init_repo, repo_name
+from .run_summary import RunSummary, summarize_run, training_hyperparameters
 
 __version__ = "0.1.0"
 
