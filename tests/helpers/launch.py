@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -69,3 +70,12 @@ def run_distributed(
         joined = "\n".join(f"--- rank {i} ---\n{o}" for i, o in enumerate(outputs))
         raise AssertionError(f"distributed run failed:\n{joined}")
     return outputs
+
+
+def load_script(path: str | Path):
+    """Import a worker script as a module, so a test can call its functions in-process too."""
+    path = Path(path)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

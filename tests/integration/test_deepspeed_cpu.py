@@ -17,19 +17,12 @@ pytest.importorskip("trainer_loop")
 if importlib.util.find_spec("deepspeed") is None:  # the workers import it; this process need not
     pytest.skip("needs deepspeed", allow_module_level=True)
 
-from helpers.launch import run_distributed  # noqa: E402
+from helpers.launch import load_script, run_distributed  # noqa: E402
 
 WORKER_PATH = Path(__file__).with_name("dist_deepspeed_worker.py")
 
 
-def _load_worker():
-    spec = importlib.util.spec_from_file_location("dist_deepspeed_worker", WORKER_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-worker = _load_worker()
+worker = load_script(WORKER_PATH)
 
 
 @pytest.fixture(scope="module")

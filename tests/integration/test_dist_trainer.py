@@ -6,7 +6,6 @@ prediction, saving, resume); the single-process reference runs here, from the sa
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from pathlib import Path
@@ -16,19 +15,12 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("trainer_loop")
 
-from helpers.launch import run_distributed  # noqa: E402
+from helpers.launch import load_script, run_distributed  # noqa: E402
 
 WORKER_PATH = Path(__file__).with_name("dist_trainer_worker.py")
 
 
-def _load_worker():
-    spec = importlib.util.spec_from_file_location("dist_trainer_worker", WORKER_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-worker = _load_worker()
+worker = load_script(WORKER_PATH)
 
 
 @pytest.fixture(scope="module")
