@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -94,53 +94,39 @@ def _numpy_stack(key: str, values: list[Any], dtype: Any = None) -> np.ndarray:
         raise _stack_error(key, values, err) from err
 
 
-def _torch_default(features: Sequence[Any]) -> dict[str, Any]:
+def _stack_batch(
+    features: Sequence[Any], stack: Callable, array_type: type, int_dtype: Any, float_dtype: Any
+) -> dict[str, Any]:
     rows = _as_mappings(features)
     first = rows[0]
     batch: dict[str, Any] = {}
     # `label` (one value per example) and `label_ids` (a sequence per example) both become `labels`.
     label = first.get("label")
     if label is not None:
-        scalar = label.item() if isinstance(label, torch.Tensor) else label
-        dtype = torch.long if isinstance(scalar, int) else torch.float
-        batch["labels"] = _torch_stack("label", [r["label"] for r in rows], dtype)
+        scalar = label.item() if isinstance(label, array_type) else label
+        dtype = int_dtype if isinstance(scalar, int) else float_dtype
+        batch["labels"] = stack("label", [r["label"] for r in rows], dtype)
     elif first.get("label_ids") is not None:
         ids = first["label_ids"]
         values = [r["label_ids"] for r in rows]
-        if isinstance(ids, torch.Tensor):
-            batch["labels"] = _torch_stack("label_ids", values)
+        if isinstance(ids, array_type):
+            batch["labels"] = stack("label_ids", values)
         else:
-            dtype = torch.long if isinstance(ids[0], int) else torch.float
-            batch["labels"] = _torch_stack("label_ids", values, dtype)
+            dtype = int_dtype if isinstance(ids[0], int) else float_dtype
+            batch["labels"] = stack("label_ids", values, dtype)
     for key, value in first.items():
         if key in ("label", "label_ids") or value is None or isinstance(value, str):
             continue
-        batch[key] = _torch_stack(key, [r[key] for r in rows])
+        batch[key] = stack(key, [r[key] for r in rows])
     return batch
+
+
+def _torch_default(features: Sequence[Any]) -> dict[str, Any]:
+    return _stack_batch(features, _torch_stack, torch.Tensor, torch.long, torch.float)
 
 
 def _numpy_default(features: Sequence[Any]) -> dict[str, Any]:
-    rows = _as_mappings(features)
-    first = rows[0]
-    batch: dict[str, Any] = {}
-    label = first.get("label")
-    if label is not None:
-        scalar = label.item() if isinstance(label, np.ndarray) else label
-        dtype = np.int64 if isinstance(scalar, int) else np.float32
-        batch["labels"] = _numpy_stack("label", [r["label"] for r in rows], dtype)
-    elif first.get("label_ids") is not None:
-        ids = first["label_ids"]
-        values = [r["label_ids"] for r in rows]
-        if isinstance(ids, np.ndarray):
-            batch["labels"] = _numpy_stack("label_ids", values)
-        else:
-            dtype = np.int64 if isinstance(ids[0], int) else np.float32
-            batch["labels"] = _numpy_stack("label_ids", values, dtype)
-    for key, value in first.items():
-        if key in ("label", "label_ids") or value is None or isinstance(value, str):
-            continue
-        batch[key] = _numpy_stack(key, [r[key] for r in rows])
-    return batch
+    return _stack_batch(features, _numpy_stack, np.ndarray, np.int64, np.float32)
 
 
 def default_data_collator(features: list[Any], return_tensors: str = "pt") -> dict[str, Any]:
