@@ -32,6 +32,7 @@ class EvaluationMixin:
 
         A dict of datasets evaluates each, prefixing its metrics with ``<prefix>_<name>_``.
         """
+        self._memory_tracker.start("eval")
         override = eval_dataset is not None
         datasets = eval_dataset if override else self.eval_dataset
         if isinstance(datasets, dict):
@@ -44,6 +45,7 @@ class EvaluationMixin:
                         metric_key_prefix=f"{metric_key_prefix}_{name}",
                     )
                 )
+            self._memory_tracker.stop("eval", metrics)
             return metrics
         dataloader = self.get_eval_dataloader(eval_dataset)
         start_time = time.time()
@@ -59,6 +61,7 @@ class EvaluationMixin:
         self.control = self.callback_handler.on_evaluate(
             self.args, self.state, self.control, metrics=output.metrics
         )
+        self._memory_tracker.stop("eval", output.metrics)
         return output.metrics
 
     def predict(
@@ -68,6 +71,7 @@ class EvaluationMixin:
         metric_key_prefix: str = "test",
     ) -> PredictionOutput:
         """Predict on ``test_dataset``; returns predictions, labels (when present) and metrics."""
+        self._memory_tracker.start("test")
         dataloader = self.get_test_dataloader(test_dataset)
         start_time = time.time()
         output = self.evaluation_loop(
@@ -80,6 +84,7 @@ class EvaluationMixin:
         self.control = self.callback_handler.on_predict(
             self.args, self.state, self.control, metrics=output.metrics
         )
+        self._memory_tracker.stop("test", output.metrics)
         return PredictionOutput(
             predictions=output.predictions, label_ids=output.label_ids, metrics=output.metrics
         )

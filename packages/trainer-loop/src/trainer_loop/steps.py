@@ -1,8 +1,9 @@
-"""One batch: moving inputs, the loss, forward and backward, and the FLOs estimate."""
+"""One batch: moving inputs, the loss, forward and backward, clipping, token and FLOs counts."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Any
 
 import torch
@@ -10,9 +11,11 @@ from torch import nn
 
 from .losses import output_loss
 
+logger = logging.getLogger(__name__)
+
 
 class StepMixin:
-    """One batch: moving inputs, the loss, forward and backward, and the FLOs estimate."""
+    """One batch: moving inputs, the loss, forward and backward, clipping, token and FLOs counts."""
 
     def _prepare_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
         device = self.args.device
@@ -97,6 +100,44 @@ class StepMixin:
             loss = loss / self.current_gradient_accumulation_steps
         self._backward(loss)
         return loss.detach()
+
+    def _clip_gradients(self, model) -> torch.Tensor | float | None:
+        """Clip to ``max_grad_norm``; without clipping (0 or None) still return the norm to log."""
+        max_norm = self.args.max_grad_norm
+        clip = max_norm is not None and max_norm > 0
+        if self.is_deepspeed_enabled:
+            return self.accelerator.deepspeed_engine_wrapped.engine.get_global_grad_norm()
+        if self._accelerate_wrapped:
+            # An infinite bound measures (after unscaling mixed-precision gradients) without clipping.
+            return self.accelerator.clip_grad_norm_(
+                model.parameters(), max_norm if clip else float("inf")
+            )
+        if not clip:
+            grads = [p.grad for p in model.parameters() if p.grad is not None]
+            return torch.nn.utils.get_total_norm(grads) if grads else None
+        return torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+
+    def _track_num_input_tokens(self, inputs) -> None:
+        main_input_name = getattr(self.model, "main_input_name", "input_ids")
+        if main_input_name not in inputs:
+            logger.warning(
+                "Cannot count input tokens: the batch has no '%s' (the model's main input).",
+                main_input_name,
+            )
+            return
+        if str(self.args.include_num_input_tokens_seen) == "non_padding":
+            if "attention_mask" in inputs:
+                tokens = inputs["attention_mask"].sum()
+            elif getattr(self.processing_class, "pad_token_id", None) is not None:
+                tokens = (inputs[main_input_name] != self.processing_class.pad_token_id).sum()
+            else:
+                tokens = inputs[main_input_name].numel()
+        else:
+            tokens = inputs[main_input_name].numel()
+        tokens = torch.as_tensor(tokens, device=self.args.device, dtype=torch.int64)
+        if self.accelerator.num_processes > 1:
+            tokens = self.accelerator.gather(tokens.reshape(1)).sum()
+        self.state.num_input_tokens_seen += int(tokens.item())
 
     def floating_point_ops(self, inputs: dict[str, Any]) -> int:
         """Floating-point operations of one forward+backward, when the model can estimate them."""

@@ -30,6 +30,7 @@ from .components import ComponentsMixin
 from .evaluation import EvaluationMixin
 from .integrations import get_reporting_integration_callbacks
 from .losses import LabelSmoother, model_returns_loss_kwargs
+from .memory import MemoryTracker
 from .reporting import ReportingMixin
 from .saving import SavingMixin
 from .state import ExportableState, TrainerControl, TrainerState
@@ -71,6 +72,8 @@ class Trainer(
             logger.info("No TrainingArguments passed, using output_dir='tmp_trainer'.")
             args = TrainingArguments(output_dir="tmp_trainer")
         self.args = args
+        self._memory_tracker = MemoryTracker(args.skip_memory_metrics)
+        self._memory_tracker.start("init")
         self._seed_everything()
         self.model_init = model_init
         if model is None:
@@ -153,6 +156,7 @@ class Trainer(
             self.model.config, "use_cache"
         ):
             self.model.config.use_cache = args.use_cache
+        self._memory_tracker.stop("init")
 
     # ----------------------------------------------------------------------------- construction
 

@@ -24,6 +24,7 @@ from trainer_dist import find_executable_batch_size
 
 from .checkpoints import resolve_resume_checkpoint
 from .metrics import speed_metrics
+from .neftune import activate_neftune, deactivate_neftune
 from .results import TRAINER_STATE_NAME, TrainOutput
 from .run_setup import RunSetupMixin
 from .state import TrainerState
@@ -45,6 +46,7 @@ class TrainingLoopMixin(RunSetupMixin):
         Returns a ``TrainOutput(global_step, training_loss, metrics)``.
         """
         args = self.args
+        self._memory_tracker.start("train")
         checkpoint = resolve_resume_checkpoint(resume_from_checkpoint, args.output_dir)
         self.is_in_train = True
         if self.model_init is not None:
@@ -60,6 +62,8 @@ class TrainingLoopMixin(RunSetupMixin):
             self.model.gradient_checkpointing_enable(
                 gradient_checkpointing_kwargs=args.gradient_checkpointing_kwargs
             )
+        if self.neftune_noise_alpha is not None:
+            self.neftune_hook_handle = activate_neftune(self.model, self.neftune_noise_alpha)
         self._hp_search_setup(trial)
         if checkpoint is not None:
             if not self.is_deepspeed_enabled and not self.is_fsdp_enabled:
@@ -261,12 +265,15 @@ class TrainingLoopMixin(RunSetupMixin):
         self.store_flos()
         metrics["total_flos"] = self.state.total_flos
         metrics["train_loss"] = train_loss
+        self._memory_tracker.stop("train", metrics)
         self.log(metrics)
         if self.args.load_best_model_at_end and self.state.best_model_checkpoint is not None:
             self._load_best_model()
         self._keep_only_best_when_limit_is_one(trial)
         self.control = self.callback_handler.on_train_end(self.args, self.state, self.control)
         self._finish_current_push()
+        if self.neftune_noise_alpha is not None:
+            deactivate_neftune(self.model, self.neftune_hook_handle)
         self.is_in_train = False
         return TrainOutput(self.state.global_step, train_loss, metrics)
 
@@ -375,28 +382,6 @@ class TrainingLoopMixin(RunSetupMixin):
         return hasattr(self.model, "num_parameters") or (
             type(self).floating_point_ops is not _trainer_floating_point_ops()
         )
-
-    def _track_num_input_tokens(self, inputs) -> None:
-        main_input_name = getattr(self.model, "main_input_name", "input_ids")
-        if main_input_name not in inputs:
-            logger.warning(
-                "Cannot count input tokens: the batch has no '%s' (the model's main input).",
-                main_input_name,
-            )
-            return
-        if str(self.args.include_num_input_tokens_seen) == "non_padding":
-            if "attention_mask" in inputs:
-                tokens = inputs["attention_mask"].sum()
-            elif getattr(self.processing_class, "pad_token_id", None) is not None:
-                tokens = (inputs[main_input_name] != self.processing_class.pad_token_id).sum()
-            else:
-                tokens = inputs[main_input_name].numel()
-        else:
-            tokens = inputs[main_input_name].numel()
-        tokens = torch.as_tensor(tokens, device=self.args.device, dtype=torch.int64)
-        if self.accelerator.num_processes > 1:
-            tokens = self.accelerator.gather(tokens.reshape(1)).sum()
-        self.state.num_input_tokens_seen += int(tokens.item())
 
     def _hp_search_setup(self, trial) -> None:
         """Apply a hyperparameter-search trial's values to the arguments (see ``hpsearch``)."""
