@@ -171,6 +171,7 @@ class Case:
     ignore: tuple = ()
     deliberate: Callable | None = None
     trainer_kwargs: dict = field(default_factory=dict)
+    extra: Callable | None = None  # more calls on the trained Trainer; returns what to compare
 
 
 def _eval_steps(**kw):
@@ -215,6 +216,65 @@ def _order_follows_seed(ours, theirs):
     reference.train()
     losses = [e["loss"] for e in reference.state.log_history if "loss" in e]
     assert losses == [e["loss"] for e in ours["trainer"].state.log_history if "loss" in e]
+
+
+def _controlling_callback(lib):
+    class Controls(lib.TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 2:
+                control.should_evaluate = True
+            if state.global_step == 3:
+                control.should_save = True
+                control.should_log = True
+            if state.global_step == 5:
+                control.should_epoch_stop = True
+            if state.global_step == 8:
+                control.should_training_stop = True
+
+    return [Controls()]
+
+
+def _extra_calls(trainer) -> dict:
+    """Calls after training whose results must agree between the libraries."""
+    found = dict(trainer.evaluate(eval_dataset="a"))
+    found.update(trainer.evaluate(RegressionDataset(length=5, seed=9), metric_key_prefix="dev"))
+    found.update(trainer.predict(RegressionDataset(length=5), metric_key_prefix="pred").metrics)
+    trainer.save_model(os.path.join(trainer.args.output_dir, "final"))
+    trainer.save_state()
+    names = sorted(os.listdir(trainer.args.output_dir))
+    found["files"] = names
+    found["final_files"] = sorted(os.listdir(os.path.join(trainer.args.output_dir, "final")))
+    with open(os.path.join(trainer.args.output_dir, "trainer_state.json")) as f:
+        state = json.load(f)
+    found["state_keys"] = sorted(state)
+    found.update({f"state_{k}": state[k] for k in STATE_FIELDS})
+    return found
+
+
+def _ragged_lm(seed: int = 2) -> list[dict]:
+    """Batches of two with lengths 5, 7, 6: predictions are padded with -100 when joined."""
+    rows = []
+    for i, length in enumerate((5, 7, 6)):
+        rows += lm_data(n=2, seq_len=length, seed=seed + i)
+    return rows
+
+
+def _shape_metrics(pred) -> dict:
+    logits = pred.predictions[0] if isinstance(pred.predictions, tuple) else pred.predictions
+    return {
+        "padded": float((pred.label_ids == -100).sum()),
+        "width": float(pred.label_ids.shape[1]),
+        "logit_sum": float(np.where(np.isfinite(logits), logits, 0).sum()),
+    }
+
+
+def _mixed_prefix_metrics(pred) -> dict:
+    first = pred.predictions[0] if isinstance(pred.predictions, tuple) else pred.predictions
+    return {
+        "eval_mse": float(((first - pred.label_ids) ** 2).mean()),
+        "mae": np.float32(np.abs(first - pred.label_ids).mean()),
+        "count": len(pred.label_ids),
+    }
 
 
 def _l1_loss(outputs, labels, num_items_in_batch=None):
@@ -625,6 +685,55 @@ CASES = [
         deliberate=_order_follows_seed,
     ),
     Case(
+        "gpt2_decay_adafactor",
+        dict(optim="adafactor", weight_decay=0.1, learning_rate=0.01, logging_steps=1),
+        model=lambda: tiny_gpt2(),
+        train=lambda: lm_data(n=8, seq_len=8),
+        eval=None,
+        predict=None,
+        rtol=1e-4,
+    ),
+    Case(
+        "gpt2_decay_adamw",
+        dict(weight_decay=0.1, learning_rate=0.01, logging_steps=1, max_grad_norm=0.5),
+        model=lambda: tiny_gpt2(),
+        train=lambda: lm_data(n=8, seq_len=8),
+        eval=None,
+        predict=None,
+        rtol=1e-4,
+    ),
+    Case(
+        "callback_controls",
+        _eval_steps(eval_steps=100, save_strategy="steps", save_steps=100),
+        callbacks=_controlling_callback,
+    ),
+    Case(
+        "extra_calls",
+        _eval_steps(save_strategy="steps", save_steps=3),
+        eval=lambda: {
+            "a": RegressionDataset(length=8, seed=7),
+            "b": RegressionDataset(length=6, seed=8),
+        },
+        evaluate_after=False,
+        extra=_extra_calls,
+    ),
+    Case(
+        "ragged_eval_lengths",
+        _eval_steps(per_device_eval_batch_size=2, eval_accumulation_steps=1),
+        model=lambda: tiny_gpt2(),
+        train=lambda: lm_data(n=8, seq_len=8),
+        eval=lambda: _ragged_lm(),
+        predict=lambda: _ragged_lm(seed=3),
+        compute_metrics=_shape_metrics,
+        rtol=1e-4,
+    ),
+    Case(
+        "double_output_and_prefixed_metrics",
+        _eval_steps(per_device_eval_batch_size=3),
+        model=lambda: RegressionModel(double_output=True),
+        compute_metrics=_mixed_prefix_metrics,
+    ),
+    Case(
         "resume_ga_ignore_data_skip",
         dict(
             save_strategy="steps",
@@ -703,6 +812,8 @@ def _run(lib_name: str, case: Case, root) -> dict:
         result["evaluate"] = trainer.evaluate()
     if case.predict:
         result["predict"] = trainer.predict(case.predict())
+    if case.extra:
+        result["extra"] = case.extra(trainer)
     return result
 
 
@@ -787,6 +898,8 @@ def test_parity(tmp_path, case):
     # evaluate() and predict().
     if "evaluate" in theirs:
         _compare_entries(ours["evaluate"], theirs["evaluate"], rtol, "evaluate()", case.ignore)
+    if "extra" in theirs:
+        _compare_entries(ours["extra"], theirs["extra"], rtol, "extra calls", case.ignore)
     if "predict" in theirs:
         pred, pred_t = ours["predict"], theirs["predict"]
         _compare_entries(pred.metrics, pred_t.metrics, rtol, "predict() metrics", case.ignore)
