@@ -366,6 +366,29 @@ CASES = [
         ),
     ),
     Case(
+        "wsd_cosine_decay_kwargs",
+        dict(
+            lr_scheduler_type="warmup_stable_decay",
+            warmup_ratio=0.1,
+            lr_scheduler_kwargs={
+                "num_stable_steps": 5,
+                "num_decay_steps": 4,
+                "decay_type": "1-sqrt",
+                "min_lr_ratio": 0.1,
+            },
+            logging_steps=1,
+        ),
+    ),
+    Case(
+        "cosine_min_lr_absolute",
+        dict(
+            lr_scheduler_type="cosine_with_min_lr",
+            warmup_steps=0.2,
+            lr_scheduler_kwargs={"min_lr": 0.01, "num_cycles": 1.0},
+            logging_steps=1,
+        ),
+    ),
+    Case(
         "reduce_on_plateau",
         _eval_steps(lr_scheduler_type="reduce_lr_on_plateau", eval_steps=2, learning_rate=0.5),
     ),

@@ -55,7 +55,7 @@ def _tokens(n: int = 8, length: int = 5) -> list[dict]:
     return [{"input_ids": ids[i], "labels": ids[i]} for i in range(n)]
 
 
-@pytest.mark.parametrize("max_grad_norm", [0.0, 1.0])
+@pytest.mark.parametrize("max_grad_norm", [0.0, None, 1.0])
 def test_grad_norm_is_logged_with_or_without_clipping(tmp_path, max_grad_norm):
     trainer = Trainer(
         model=RegressionModel(),
