@@ -196,6 +196,20 @@ def _train_loss_over_whole_run(ours, theirs):
     assert theirs["output"].training_loss == pytest.approx(sum(resumed) / len(losses), rel=1e-3)
 
 
+def _loss_window_restored(ours, theirs):
+    """Resuming between two logs: only the first loss logged after resuming differs.
+
+    Ours averages the whole window (steps before the checkpoint included), as the uninterrupted
+    run would; transformers averages only the steps run since resuming.
+    """
+    log = [e for e in ours["trainer"].state.log_history if "loss" in e]
+    log_t = [e for e in theirs["trainer"].state.log_history if "loss" in e]
+    differ = [
+        e["step"] for e, r in zip(log, log_t) if e["loss"] != pytest.approx(r["loss"], rel=1e-5)
+    ]
+    assert differ == [4]
+
+
 def _grouped_order_is_seeded(ours, theirs):
     """group_by_length draws its order from the seed, not from the global torch RNG."""
     trainer = ours["trainer"]
@@ -755,6 +769,33 @@ CASES = [
         _eval_steps(per_device_eval_batch_size=3),
         model=lambda: RegressionModel(double_output=True),
         compute_metrics=_mixed_prefix_metrics,
+    ),
+    Case(
+        "resume_ga_uneven_mid_epoch",
+        dict(save_strategy="steps", save_steps=2, logging_steps=2, gradient_accumulation_steps=3),
+        train=lambda: RegressionDataset(length=26),
+        resume=dict(max_steps=3),  # checkpoint-3 is written mid-way between two logs
+        ignore=("train_loss", "loss"),
+        deliberate=_loss_window_restored,
+    ),
+    Case(
+        "resume_best_model_tracking",
+        _eval_steps(
+            eval_steps=2,
+            save_strategy="steps",
+            save_steps=2,
+            load_best_model_at_end=True,
+            save_total_limit=2,
+            logging_steps=1,
+        ),
+        resume=dict(max_steps=6),
+        ignore=("train_loss",),
+    ),
+    Case(
+        "resume_epoch_checkpoint",
+        dict(save_strategy="epoch", eval_strategy="epoch", logging_steps=1, num_train_epochs=3),
+        resume=dict(num_train_epochs=1),
+        ignore=("train_loss",),
     ),
     Case(
         "resume_ga_ignore_data_skip",
