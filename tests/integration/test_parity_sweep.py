@@ -605,7 +605,7 @@ CASES = [
         trainer_kwargs={"compute_loss_func": _l1_loss},
     ),
     Case("nan_filter_off", dict(logging_nan_inf_filter=False, logging_steps=1)),
-    Case("memory_metrics", dict(skip_memory_metrics=False)),
+    Case("memory_metrics", dict(skip_memory_metrics=False, max_steps=3)),
     Case(
         "mlp_decay_groups",
         dict(weight_decay=0.5, logging_steps=1),
