@@ -325,6 +325,11 @@ def _l1_loss(outputs, labels, num_items_in_batch=None):
     return (logits - torch.nn.functional.one_hot(labels, logits.shape[-1])).abs().mean()
 
 
+def _summed_loss(outputs, labels, num_items_in_batch=None):
+    loss = torch.nn.functional.cross_entropy(outputs["logits"], labels, reduction="sum")
+    return loss / (num_items_in_batch if num_items_in_batch is not None else len(labels))
+
+
 def _early_stopping(lib):
     return [lib.EarlyStoppingCallback(early_stopping_patience=1, early_stopping_threshold=0.5)]
 
@@ -603,6 +608,48 @@ CASES = [
         eval=lambda: _mlp_data(10, seed=1),
         predict=lambda: _mlp_data(6, seed=2),
         trainer_kwargs={"compute_loss_func": _l1_loss},
+    ),
+    Case(
+        "compute_loss_func_ga",
+        dict(logging_steps=1, gradient_accumulation_steps=3, max_grad_norm=0.2),
+        model=_mlp,
+        train=lambda: _mlp_data(20),
+        eval=lambda: _mlp_data(10, seed=1),
+        predict=None,
+        trainer_kwargs={"compute_loss_func": _summed_loss},
+    ),
+    Case(
+        "label_smoothing_ga",
+        dict(label_smoothing_factor=0.2, gradient_accumulation_steps=2, logging_steps=1),
+        model=_configured_mlp,
+        train=lambda: _mlp_data(18),
+        eval=lambda: _mlp_data(8, seed=1),
+        predict=lambda: _mlp_data(6, seed=2),
+    ),
+    Case(
+        "fractional_with_max_steps",
+        dict(
+            max_steps=10,
+            logging_steps=0.25,
+            eval_strategy="steps",
+            eval_steps=0.3,
+            save_strategy="steps",
+            save_steps=0.3,
+            load_best_model_at_end=True,
+            per_device_eval_batch_size=1,
+        ),
+    ),
+    Case(
+        "epoch_everything_ga_partial",
+        dict(
+            eval_strategy="epoch",
+            save_strategy="epoch",
+            logging_strategy="epoch",
+            gradient_accumulation_steps=4,
+            num_train_epochs=3,
+            save_total_limit=2,
+        ),
+        train=lambda: RegressionDataset(length=21),
     ),
     Case("nan_filter_off", dict(logging_nan_inf_filter=False, logging_steps=1)),
     Case("memory_metrics", dict(skip_memory_metrics=False, max_steps=3)),
