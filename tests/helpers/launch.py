@@ -79,3 +79,17 @@ def load_script(path: str | Path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def worker_done(rank: int) -> None:
+    """End a worker cleanly: wait for every rank, tear down the process group, say so.
+
+    Leaving the gloo group to interpreter shutdown can abort a process ("terminate called
+    without an active exception") after its work succeeded.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+    print(f"WORKER OK {rank}", flush=True)

@@ -25,6 +25,7 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
 import torch  # noqa: E402
+from helpers.launch import worker_done  # noqa: E402
 from helpers.models import TinyMLP, classification_data  # noqa: E402
 from trainer_args import TrainingArguments  # noqa: E402
 from trainer_loop import Trainer  # noqa: E402
@@ -161,7 +162,7 @@ def main() -> int:
     }
     if rank == 0:
         torch.save(results, root / "ds.pt")
-    print(f"WORKER OK {rank}", flush=True)
+    worker_done(rank)
     return 0
 
 

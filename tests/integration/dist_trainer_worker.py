@@ -23,6 +23,7 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
 import torch  # noqa: E402
+from helpers.launch import worker_done  # noqa: E402
 from helpers.models import TinyMLP, classification_data  # noqa: E402
 from trainer_args import TrainingArguments  # noqa: E402
 from trainer_loop import Trainer  # noqa: E402
@@ -196,7 +197,7 @@ def main() -> int:
         torch.save(results, root / "dist.pt")
     with open(root / f"writes_{rank}.json", "w", encoding="utf-8") as fh:
         json.dump(recorder.paths, fh)
-    print(f"WORKER OK {rank}", flush=True)
+    worker_done(rank)
     return 0
 
 

@@ -18,6 +18,7 @@ if str(TESTS) not in sys.path:
 
 import dist_deepspeed_worker as zero  # noqa: E402  (same folder, on sys.path as a script)
 import torch  # noqa: E402
+from helpers.launch import worker_done  # noqa: E402
 from helpers.models import TinyMLP, classification_data  # noqa: E402
 from trainer_args import TrainingArguments  # noqa: E402
 from trainer_loop import Trainer  # noqa: E402
@@ -79,7 +80,7 @@ def main() -> int:
     }
     if rank == 0:
         torch.save(results, root / "gpu.pt")
-    print(f"WORKER OK {rank}", flush=True)
+    worker_done(rank)
     return 0
 
 

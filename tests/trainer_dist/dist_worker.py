@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import torch
 import trainer_dist as td
+
+TESTS = Path(__file__).resolve().parents[1]
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+from helpers.launch import worker_done  # noqa: E402
 
 
 def check_ranks(rt: td.Runtime) -> int:
@@ -124,7 +131,7 @@ def main() -> int:
     check_uneven_eval(rt)
     check_trainer_driven_sync(rt, rank)
     rt.wait_for_everyone()
-    print(f"WORKER OK {rank}", flush=True)
+    worker_done(rank)
     return 0
 
 
