@@ -174,6 +174,19 @@ class Case:
     extra: Callable | None = None  # more calls on the trained Trainer; returns what to compare
 
 
+def _mlp_case(id, args, train_n=16, eval_n=10, predict_n=6, model=_mlp, **kwargs) -> Case:
+    """A case on the tiny MLP classifier with its own train, eval and predict sets."""
+    return Case(
+        id,
+        args,
+        model=model,
+        train=lambda: _mlp_data(train_n),
+        eval=lambda: _mlp_data(eval_n, seed=1),
+        predict=lambda: _mlp_data(predict_n, seed=2),
+        **kwargs,
+    )
+
+
 def _eval_steps(**kw):
     return {"eval_strategy": "steps", "eval_steps": 3, **kw}
 
@@ -343,7 +356,7 @@ CASES = [
             save_strategy="steps", save_steps=3, save_total_limit=1, load_best_model_at_end=True
         ),
     ),
-    Case(
+    _mlp_case(
         "save_epoch_best_accuracy",
         dict(
             eval_strategy="epoch",
@@ -354,10 +367,8 @@ CASES = [
             save_total_limit=2,
             num_train_epochs=3,
         ),
-        model=_mlp,
-        train=lambda: _mlp_data(20),
-        eval=lambda: _mlp_data(12, seed=1),
-        predict=lambda: _mlp_data(6, seed=2),
+        train_n=20,
+        eval_n=12,
         compute_metrics=accuracy,
     ),
     Case(
@@ -448,13 +459,11 @@ CASES = [
     ),
     Case("no_clipping", dict(max_grad_norm=0.0, logging_steps=1)),
     Case("clip_small", dict(max_grad_norm=0.1, logging_steps=1)),
-    Case(
+    _mlp_case(
         "label_smoothing",
         _eval_steps(label_smoothing_factor=0.1),
         model=_configured_mlp,
-        train=lambda: _mlp_data(16),
-        eval=lambda: _mlp_data(8, seed=1),
-        predict=lambda: _mlp_data(6, seed=2),
+        eval_n=8,
     ),
     Case(
         "tokens_seen",
@@ -483,40 +492,29 @@ CASES = [
         "eval_batch_and_loss_only",
         _eval_steps(per_device_eval_batch_size=3, prediction_loss_only=True),
     ),
-    Case(
+    _mlp_case(
         "include_for_metrics",
         _eval_steps(include_for_metrics=["inputs", "loss"], per_device_eval_batch_size=4),
         model=_configured_mlp,
-        train=lambda: _mlp_data(16),
-        eval=lambda: _mlp_data(10, seed=1),
-        predict=lambda: _mlp_data(6, seed=2),
         compute_metrics=inputs_and_loss_seen,
     ),
-    Case(
+    _mlp_case(
         "batch_eval_metrics",
         _eval_steps(batch_eval_metrics=True, per_device_eval_batch_size=4),
-        model=_mlp,
-        train=lambda: _mlp_data(16),
-        eval=lambda: _mlp_data(10, seed=1),
-        predict=lambda: _mlp_data(6, seed=2),
         fresh_metrics=BatchAccuracy,
     ),
-    Case(
+    _mlp_case(
         "eval_accumulation",
         _eval_steps(eval_accumulation_steps=2, per_device_eval_batch_size=2),
-        model=_mlp,
-        train=lambda: _mlp_data(16),
-        eval=lambda: _mlp_data(9, seed=1),
-        predict=lambda: _mlp_data(5, seed=2),
+        eval_n=9,
+        predict_n=5,
         compute_metrics=accuracy,
     ),
-    Case(
+    _mlp_case(
         "no_concat_batches",
         _eval_steps(eval_do_concat_batches=False, per_device_eval_batch_size=4),
-        model=_mlp,
-        train=lambda: _mlp_data(16),
-        eval=lambda: _mlp_data(9, seed=1),
-        predict=lambda: _mlp_data(5, seed=2),
+        eval_n=9,
+        predict_n=5,
     ),
     Case(
         "dict_eval_dataset",
@@ -590,23 +588,15 @@ CASES = [
         predict=None,
         rtol=1e-4,
     ),
-    Case(
+    _mlp_case(
         "preprocess_logits",
         _eval_steps(per_device_eval_batch_size=4),
-        model=_mlp,
-        train=lambda: _mlp_data(16),
-        eval=lambda: _mlp_data(10, seed=1),
-        predict=lambda: _mlp_data(6, seed=2),
         compute_metrics=lambda p: {"right": float((p.predictions == p.label_ids).mean())},
         trainer_kwargs={"preprocess_logits_for_metrics": lambda logits, labels: logits.argmax(-1)},
     ),
-    Case(
+    _mlp_case(
         "compute_loss_func",
         dict(logging_steps=1),
-        model=_mlp,
-        train=lambda: _mlp_data(16),
-        eval=lambda: _mlp_data(10, seed=1),
-        predict=lambda: _mlp_data(6, seed=2),
         trainer_kwargs={"compute_loss_func": _l1_loss},
     ),
     Case(
@@ -618,13 +608,12 @@ CASES = [
         predict=None,
         trainer_kwargs={"compute_loss_func": _summed_loss},
     ),
-    Case(
+    _mlp_case(
         "label_smoothing_ga",
         dict(label_smoothing_factor=0.2, gradient_accumulation_steps=2, logging_steps=1),
         model=_configured_mlp,
-        train=lambda: _mlp_data(18),
-        eval=lambda: _mlp_data(8, seed=1),
-        predict=lambda: _mlp_data(6, seed=2),
+        train_n=18,
+        eval_n=8,
     ),
     Case(
         "fractional_with_max_steps",
@@ -692,7 +681,7 @@ CASES = [
             learning_rate=0.3,
         ),
     ),
-    Case(
+    _mlp_case(
         "accuracy_default_greater",
         dict(
             eval_strategy="steps",
@@ -702,10 +691,7 @@ CASES = [
             metric_for_best_model="accuracy",
             load_best_model_at_end=True,
         ),
-        model=_mlp,
-        train=lambda: _mlp_data(16),
-        eval=lambda: _mlp_data(12, seed=1),
-        predict=lambda: _mlp_data(6, seed=2),
+        eval_n=12,
         compute_metrics=accuracy,
     ),
     Case(
@@ -750,23 +736,18 @@ CASES = [
         "first_step_and_eval_on_start",
         _eval_steps(logging_first_step=True, eval_on_start=True, logging_strategy="epoch"),
     ),
-    Case(
+    _mlp_case(
         "predict_loss_only",
         _eval_steps(prediction_loss_only=True, eval_accumulation_steps=1),
-        model=_mlp,
-        train=lambda: _mlp_data(16),
-        eval=lambda: _mlp_data(8, seed=1),
-        predict=lambda: _mlp_data(5, seed=2),
+        eval_n=8,
+        predict_n=5,
     ),
-    Case(
+    _mlp_case(
         "no_concat_with_accumulation",
         _eval_steps(
             eval_do_concat_batches=False, eval_accumulation_steps=2, per_device_eval_batch_size=3
         ),
-        model=_mlp,
-        train=lambda: _mlp_data(16),
-        eval=lambda: _mlp_data(10, seed=1),
-        predict=lambda: _mlp_data(7, seed=2),
+        predict_n=7,
     ),
     Case(
         "datasets_keep_columns",
