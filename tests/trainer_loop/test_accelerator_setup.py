@@ -8,6 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from helpers.arguments import cpu_args  # noqa: E402
 from helpers.models import RegressionDataset, RegressionModel, TinyMLP  # noqa: E402
 from trainer_args import TrainingArguments  # noqa: E402
 from trainer_loop import Trainer  # noqa: E402
@@ -27,17 +28,8 @@ def restore_environment():
 
 
 def make_args(tmp_path, **overrides) -> TrainingArguments:
-    settings = dict(
-        output_dir=str(tmp_path / "out"),
-        per_device_train_batch_size=4,
-        num_train_epochs=1,
-        report_to="none",
-        disable_tqdm=True,
-        save_strategy="no",
-        use_cpu=True,
-    )
-    settings.update(overrides)
-    return TrainingArguments(**settings)
+    settings = dict(num_train_epochs=1)
+    return cpu_args(tmp_path, **(settings | overrides))
 
 
 def test_init_builds_the_accelerator_through_the_overridable_method(tmp_path):

@@ -6,6 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from helpers.arguments import cpu_args  # noqa: E402
 from helpers.models import RegressionDataset, RegressionModel  # noqa: E402
 from torch import nn  # noqa: E402
 from trainer_args import TrainingArguments  # noqa: E402
@@ -13,20 +14,8 @@ from trainer_loop import Trainer  # noqa: E402
 
 
 def make_args(tmp_path, **overrides) -> TrainingArguments:
-    settings = dict(
-        output_dir=str(tmp_path / "out"),
-        per_device_train_batch_size=4,
-        learning_rate=0.05,
-        max_steps=4,
-        report_to="none",
-        use_cpu=True,
-        disable_tqdm=True,
-        optim="adamw_torch",
-        save_strategy="no",
-        logging_steps=1,
-    )
-    settings.update(overrides)
-    return TrainingArguments(**settings)
+    settings = dict(learning_rate=0.05, max_steps=4, optim="adamw_torch", logging_steps=1)
+    return cpu_args(tmp_path, **(settings | overrides))
 
 
 class TinyEmbedder(nn.Module):

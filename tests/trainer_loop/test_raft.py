@@ -6,26 +6,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from helpers.arguments import cpu_args  # noqa: E402
 from helpers.models import RegressionDataset, RegressionModel  # noqa: E402
 from trainer_args import TrainingArguments  # noqa: E402
 from trainer_loop import RaftTrainer, Trainer  # noqa: E402
 
 
 def make_args(tmp_path, **overrides) -> TrainingArguments:
-    settings = dict(
-        output_dir=str(tmp_path / "out"),
-        per_device_train_batch_size=4,
-        learning_rate=0.1,
-        num_train_epochs=1,
-        report_to="none",
-        use_cpu=True,
-        disable_tqdm=True,
-        save_strategy="no",
-        logging_steps=1,
-        seed=7,
-    )
-    settings.update(overrides)
-    return TrainingArguments(**settings)
+    settings = dict(learning_rate=0.1, num_train_epochs=1, logging_steps=1, seed=7)
+    return cpu_args(tmp_path, **(settings | overrides))
 
 
 def reward_ranked(round_index: int, keep: int = 16) -> RegressionDataset:

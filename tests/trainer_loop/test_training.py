@@ -9,26 +9,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from helpers.arguments import cpu_args  # noqa: E402
 from helpers.models import RegressionDataset, RegressionModel, TinyMLP, classification_data  # noqa: E402
 from trainer_args import TrainingArguments  # noqa: E402
 from trainer_loop import EarlyStoppingCallback, Trainer  # noqa: E402
 
 
 def make_args(tmp_path, **overrides) -> TrainingArguments:
-    settings = dict(
-        output_dir=str(tmp_path / "out"),
-        per_device_train_batch_size=4,
-        learning_rate=0.05,
-        num_train_epochs=2,
-        report_to="none",
-        use_cpu=True,
-        disable_tqdm=True,
-        optim="adamw_torch",
-        save_strategy="no",
-        logging_steps=1,
-    )
-    settings.update(overrides)
-    return TrainingArguments(**settings)
+    settings = dict(learning_rate=0.05, num_train_epochs=2, optim="adamw_torch", logging_steps=1)
+    return cpu_args(tmp_path, **(settings | overrides))
 
 
 def params(model) -> dict[str, torch.Tensor]:
