@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -153,6 +155,79 @@ class StepMixin:
             cached = (self.model, self.model.num_parameters(exclude_embeddings=True))
             self._param_count_cache = cached
         return cached[1]
+
+    def get_batch_samples(
+        self, epoch_iterator: Iterator, num_batches: int, device: torch.device
+    ) -> tuple[list, torch.Tensor | int | None]:
+        """Pull up to ``num_batches`` micro-batches and count their label tokens when the loss needs it."""
+        batch_samples = []
+        for _ in range(num_batches):
+            try:
+                batch_samples.append(next(epoch_iterator))
+            except StopIteration:
+                break
+        return batch_samples, self._num_items_in_batch(batch_samples, device)
+
+    def _num_items_in_batch(self, batch_samples: list, device: torch.device) -> torch.Tensor | None:
+        if not batch_samples or not (
+            self.model_accepts_loss_kwargs or self.compute_loss_func is not None
+        ):
+            return None
+        first = batch_samples[0]
+        if not isinstance(first, dict) or "labels" not in first:
+            return None
+        try:
+            count = sum(batch["labels"].ne(-100).sum() for batch in batch_samples)
+        except (TypeError, AttributeError):
+            return None
+        if self.args.average_tokens_across_devices and self.args.world_size > 1:
+            count = self.accelerator.gather(count.to(device)).sum()
+        elif self.args.n_gpu > 1:
+            count = count // self.args.n_gpu
+        return count.to(device) if torch.is_tensor(count) else count
+
+    def _sync_context(self, model, last: bool):
+        if last or self.accelerator.num_processes == 1 or self.is_deepspeed_enabled:
+            return contextlib.nullcontext()
+        return self.accelerator.no_sync(model)
+
+    def _backward(self, loss: torch.Tensor) -> None:
+        if self.is_deepspeed_enabled:
+            self.accelerator.backward(loss, scale_wrt_gas=False)
+            return
+        # transformers 5.3.0 divides by the accumulation steps here too (inside accelerate's
+        # backward), on top of training_step's normalisation; done alike so runs and
+        # checkpoints reproduce between the two libraries (see docs/migration.md).
+        accumulation = self.args.gradient_accumulation_steps
+        if accumulation > 1:
+            loss = loss / accumulation
+        fused = getattr(self, "_fused_backward", None)
+        if fused is not None:  # LOMO/AdaLomo update each parameter as its gradient arrives
+            fused.fused_backward(loss, self._get_learning_rate())
+            return
+        scaler = getattr(self.accelerator, "scaler", None)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+        else:
+            loss.backward()
+
+    def _accumulate_loss(self, loss: torch.Tensor) -> None:
+        if not self.args.logging_nan_inf_filter:
+            self._tr_loss += loss
+        elif self._loss_on_cpu:
+            # On the CPU reading the value costs nothing; a non-finite loss counts as the window mean.
+            if math.isfinite(loss.item()):
+                self._tr_loss += loss
+            else:
+                self._tr_loss += self._tr_loss / (
+                    1 + self.state.global_step - self._globalstep_last_logged
+                )
+        else:
+            # On accelerators, choose without a host sync.
+            fallback = self._tr_loss / (1 + self.state.global_step - self._globalstep_last_logged)
+            self._tr_loss += torch.where(
+                torch.isfinite(loss), loss.to(self._tr_loss.dtype), fallback
+            )
 
 
 def _is_causal_lm(model: nn.Module) -> bool:
