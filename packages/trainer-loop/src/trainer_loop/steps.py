@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import torch
@@ -174,7 +174,8 @@ class StepMixin:
         ):
             return None
         first = batch_samples[0]
-        if not isinstance(first, dict) or "labels" not in first:
+        # Any mapping counts: collators that pad with a tokenizer return a BatchEncoding.
+        if not isinstance(first, Mapping) or "labels" not in first:
             return None
         try:
             count = sum(batch["labels"].ne(-100).sum() for batch in batch_samples)

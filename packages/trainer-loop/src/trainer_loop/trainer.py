@@ -123,6 +123,10 @@ class Trainer(
             DefaultFlowCallback,
             *get_reporting_integration_callbacks(args.report_to),
         ]
+        if args.enable_jit_checkpoint:
+            from .jit_checkpoint import JITCheckpointCallback
+
+            default_callbacks.append(JITCheckpointCallback())
         self.callback_handler = CallbackHandler(
             default_callbacks + list(callbacks or []),
             self.model,
