@@ -25,6 +25,7 @@ from .enums import (
 )
 from .fields import DDP_BACKENDS, LOG_LEVELS, SAMPLING_STRATEGIES
 from .fsdp import normalise_fsdp
+from .numeric import check_ranges, coerce_numbers
 
 logger = logging.getLogger("trainer_args")
 
@@ -67,12 +68,14 @@ ACCELERATOR_CONFIG_EXTRA = ("use_configured_state",)
 
 def normalise_and_validate(args: Any) -> None:
     """Bring every field of ``args`` to its canonical form, raising ``ValueError`` on bad input."""
+    coerce_numbers(args)
     _defaults_and_json(args)
     _convert_enums(args)
     _derived_values(args)
     _check_steps(args)
     _check_best_model(args)
     _check_misc(args)
+    check_ranges(args)
     _precision_and_compile(args)
     _accelerator_config(args)
     if args.use_cpu:
