@@ -13,18 +13,24 @@ The training loop needs three calls::
 has imported it.
 """
 
-from ._collate import DataCollatorMixin, DefaultDataCollator, default_data_collator
+from ._collate import DataCollator, DataCollatorMixin, DefaultDataCollator, default_data_collator
 from .columns import RemoveColumnsCollator, remove_unused_columns, signature_columns
 from .dataloaders import (
     TrainerDataLoader,
     build_eval_dataloader,
     build_train_dataloader,
+    dataloader_from_sampler,
+    eval_sampler,
     has_length,
     seed_worker,
+    train_sampler,
 )
+from .flattening import DataCollatorWithFlattening
 from .iterable import IterableDatasetShard, set_dataset_epoch
 from .language_modeling import DataCollatorForLanguageModeling
+from .legacy_lm import DataCollatorForSOP, DataCollatorForWholeWordMask
 from .padding import DataCollatorForSeq2Seq, DataCollatorWithPadding
+from .permutation_lm import DataCollatorForPermutationLanguageModeling
 from .resume import skip_first_batches
 from .samplers import (
     LengthGroupedSampler,
@@ -33,13 +39,21 @@ from .samplers import (
     ShardedBatchSampler,
     get_length_grouped_indices,
 )
+from .task_padding import DataCollatorForMultipleChoice, DataCollatorForTokenClassification
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DataCollator",
     "DataCollatorForLanguageModeling",
+    "DataCollatorForMultipleChoice",
+    "DataCollatorForPermutationLanguageModeling",
+    "DataCollatorForSOP",
     "DataCollatorForSeq2Seq",
+    "DataCollatorForTokenClassification",
+    "DataCollatorForWholeWordMask",
     "DataCollatorMixin",
+    "DataCollatorWithFlattening",
     "DataCollatorWithPadding",
     "DefaultDataCollator",
     "IterableDatasetShard",
@@ -51,7 +65,9 @@ __all__ = [
     "TrainerDataLoader",
     "build_eval_dataloader",
     "build_train_dataloader",
+    "dataloader_from_sampler",
     "default_data_collator",
+    "eval_sampler",
     "get_length_grouped_indices",
     "has_length",
     "remove_unused_columns",
@@ -59,4 +75,5 @@ __all__ = [
     "set_dataset_epoch",
     "signature_columns",
     "skip_first_batches",
+    "train_sampler",
 ]

@@ -8,7 +8,10 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["DataCollatorMixin", "DefaultDataCollator", "default_data_collator"]
+__all__ = ["DataCollator", "DataCollatorMixin", "DefaultDataCollator", "default_data_collator"]
+
+DataCollator = Callable[[list[Any]], dict[str, Any]]
+"""The type of a collator: a callable from a list of examples to a batch."""
 
 _RAGGED_HINT = (
     "Feature {key!r} has values of different lengths within one batch, so it cannot be stacked "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,7 @@ import numpy as np
 import torch
 
 from ._collate import DataCollatorMixin, _check_return_tensors
+from .whole_word import expand_to_words, word_ids_and_blocked
 
 __all__ = ["DataCollatorForLanguageModeling"]
 
@@ -66,7 +68,10 @@ class DataCollatorForLanguageModeling(DataCollatorMixin):
     draws are the same as transformers' collator with the same seed (transformers treats
     ``seed=0`` as "no seed"; here only ``None`` means that).
 
-    Whole-word masking is not supported.
+    ``whole_word_mask=True`` (masked LM only) draws whole words instead of tokens: examples must
+    carry the tokenizer's ``offset_mapping`` (``return_offsets_mapping=True``), only the first
+    token of each word is drawn, and a drawn word has all its tokens masked and replaced by the
+    mask token (random replacement is turned off, with a warning).
     """
 
     tokenizer: Any
@@ -82,8 +87,10 @@ class DataCollatorForLanguageModeling(DataCollatorMixin):
 
     def __post_init__(self) -> None:
         _check_return_tensors(self.return_tensors)
-        if self.whole_word_mask:
-            raise ValueError("whole_word_mask=True is not supported by trainer_data yet.")
+        if self.whole_word_mask and not self.mlm:
+            raise ValueError(
+                "whole_word_mask=True only applies to masked language modelling; pass mlm=True."
+            )
         if self.mlm:
             if getattr(self.tokenizer, "mask_token", None) is None:
                 raise ValueError(
@@ -101,6 +108,21 @@ class DataCollatorForLanguageModeling(DataCollatorMixin):
             setattr(self, name, float(value))
         if self.mask_replace_prob + self.random_replace_prob > 1:
             raise ValueError("mask_replace_prob + random_replace_prob must not exceed 1.")
+        if self.whole_word_mask:
+            if not getattr(self.tokenizer, "is_fast", True):
+                warnings.warn(
+                    "Whole-word masking reads the offset mapping, which only fast tokenizers give.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            if self.mask_replace_prob < 1:
+                warnings.warn(
+                    "Whole-word masking does not replace tokens at random; setting "
+                    "mask_replace_prob=1 and random_replace_prob=0.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+                self.mask_replace_prob, self.random_replace_prob = 1.0, 0.0
 
     # -- randomness ---------------------------------------------------------------------------
 
@@ -145,10 +167,10 @@ class DataCollatorForLanguageModeling(DataCollatorMixin):
         self._ensure_generator("pt")
         batch = self._collate(examples, "pt")
         special = batch.pop("special_tokens_mask", None)
-        batch.pop("offset_mapping", None)
+        offsets = batch.pop("offset_mapping", None)
         if self.mlm:
             batch["input_ids"], batch["labels"] = self.torch_mask_tokens(
-                batch["input_ids"], special
+                batch["input_ids"], special, offsets
             )
         else:
             labels = batch["input_ids"].clone()
@@ -161,10 +183,10 @@ class DataCollatorForLanguageModeling(DataCollatorMixin):
         self._ensure_generator("np")
         batch = self._collate(examples, "np")
         special = batch.pop("special_tokens_mask", None)
-        batch.pop("offset_mapping", None)
+        offsets = batch.pop("offset_mapping", None)
         if self.mlm:
             batch["input_ids"], batch["labels"] = self.numpy_mask_tokens(
-                batch["input_ids"], special
+                batch["input_ids"], special, offsets
             )
         else:
             labels = np.copy(batch["input_ids"])
@@ -176,12 +198,16 @@ class DataCollatorForLanguageModeling(DataCollatorMixin):
     # -- masking ------------------------------------------------------------------------------
 
     def torch_mask_tokens(
-        self, inputs: torch.Tensor, special_tokens_mask: Any = None
+        self, inputs: torch.Tensor, special_tokens_mask: Any = None, offset_mapping: Any = None
     ) -> tuple[Any, Any]:
         """Mask ``inputs`` in place for MLM; returns ``(inputs, labels)``."""
         gen = self.generator
         labels = inputs.clone()
         special = self._special_mask(labels, special_tokens_mask)
+        word_ids = None
+        if self.whole_word_mask:
+            word_ids, blocked = word_ids_and_blocked(offset_mapping, special)
+            special = torch.from_numpy(blocked)
         special = (
             special.bool()
             if isinstance(special, torch.Tensor)
@@ -190,6 +216,8 @@ class DataCollatorForLanguageModeling(DataCollatorMixin):
         probs = torch.full(labels.shape, self.mlm_probability)
         probs.masked_fill_(special, 0.0)
         selected = torch.bernoulli(probs, generator=gen).bool()
+        if word_ids is not None:
+            selected = torch.from_numpy(expand_to_words(word_ids, selected))
         labels[~selected] = -100
         to_mask = torch.bernoulli(
             torch.full(labels.shape, self.mask_replace_prob), generator=gen
@@ -206,11 +234,14 @@ class DataCollatorForLanguageModeling(DataCollatorMixin):
         return inputs, labels
 
     def numpy_mask_tokens(
-        self, inputs: np.ndarray, special_tokens_mask: Any = None
+        self, inputs: np.ndarray, special_tokens_mask: Any = None, offset_mapping: Any = None
     ) -> tuple[Any, Any]:
         """Mask ``inputs`` in place for MLM (numpy); returns ``(inputs, labels)``."""
         labels = np.copy(inputs)
         special = self._special_mask(labels, special_tokens_mask)
+        word_ids = None
+        if self.whole_word_mask:
+            word_ids, special = word_ids_and_blocked(offset_mapping, special)
         special = (
             special.astype(bool)
             if isinstance(special, np.ndarray)
@@ -219,6 +250,8 @@ class DataCollatorForLanguageModeling(DataCollatorMixin):
         probs = np.full(labels.shape, self.mlm_probability)
         probs[special] = 0
         selected = self._np_binomial(probs, probs.shape)
+        if word_ids is not None:
+            selected = expand_to_words(word_ids, selected)
         labels[~selected] = -100
         to_mask = self._np_binomial(self.mask_replace_prob, labels.shape) & selected
         inputs[to_mask] = self.tokenizer.mask_token_id

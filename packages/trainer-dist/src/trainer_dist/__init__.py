@@ -21,6 +21,7 @@ from .accelerator import (
     fsdp_plugin_kwargs,
     mixed_precision_from_args,
 )
+from .barriers import torch_distributed_zero_first
 from .deepspeed import (
     DeepSpeedConfigMismatchError,
     build_deepspeed_plugin,
@@ -98,5 +99,6 @@ __all__ = [
     "nested_truncate",
     "pad_across_processes",
     "set_seed",
+    "torch_distributed_zero_first",
     "unwrap_model",
 ]
