@@ -11,6 +11,7 @@ each later round.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from .results import TrainOutput
@@ -29,14 +30,59 @@ class RaftTrainer(Trainer):
 
     ``schedule_rounds`` sets the schedule's horizon: it spans that many rounds of the first round's
     length (LMFlow's RAFT trainer uses 3). With a constant schedule it has no effect.
+
+    The constructor takes LMFlow's arguments in LMFlow's order: ``tokenizer`` (stored as
+    ``processing_class`` and readable as ``trainer.tokenizer``) comes sixth, then ``model_init``,
+    ``compute_metrics``, ``callbacks``, ``optimizers`` and ``preprocess_logits_for_metrics``;
+    ``Trainer``'s other arguments (``processing_class``, ``compute_loss_func``,
+    ``optimizer_cls_and_kwargs``) are accepted by keyword.
     """
 
-    def __init__(self, *args: Any, schedule_rounds: int = 3, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        model: Any = None,
+        args: Any = None,
+        data_collator: Callable | None = None,
+        train_dataset: Any = None,
+        eval_dataset: Any = None,
+        tokenizer: Any = None,
+        model_init: Callable[..., Any] | None = None,
+        compute_metrics: Callable[..., dict] | None = None,
+        callbacks: list | None = None,
+        optimizers: tuple[Any, Any] = (None, None),
+        preprocess_logits_for_metrics: Callable | None = None,
+        *,
+        schedule_rounds: int = 3,
+        **kwargs: Any,
+    ) -> None:
         if not isinstance(schedule_rounds, int) or isinstance(schedule_rounds, bool):
             raise TypeError(f"schedule_rounds must be an int, got {schedule_rounds!r}")
         if schedule_rounds < 1:
             raise ValueError(f"schedule_rounds must be >= 1, got {schedule_rounds}")
-        super().__init__(*args, **kwargs)
+        processing_class = kwargs.pop("processing_class", None)
+        if (
+            tokenizer is not None
+            and processing_class is not None
+            and tokenizer is not processing_class
+        ):
+            raise ValueError(
+                "RaftTrainer got both tokenizer= and processing_class=; pass only one of them "
+                "(tokenizer is the name LMFlow uses)."
+            )
+        super().__init__(
+            model=model,
+            args=args,
+            data_collator=data_collator,
+            train_dataset=train_dataset,
+            eval_dataset=eval_dataset,
+            processing_class=tokenizer if tokenizer is not None else processing_class,
+            model_init=model_init,
+            compute_metrics=compute_metrics,
+            callbacks=callbacks,
+            optimizers=optimizers,
+            preprocess_logits_for_metrics=preprocess_logits_for_metrics,
+            **kwargs,
+        )
         self.schedule_rounds = schedule_rounds
         self.save_counter = 0
         self.rounds_completed = 0
@@ -65,23 +111,69 @@ class RaftTrainer(Trainer):
             )
         first = is_first_time or self._raft_model is None
         if not first and resume_from_checkpoint not in (None, False):
+            return self._one_train(resume_from_checkpoint=resume_from_checkpoint)  # raises
+        if first:
+            self._raft_first_round = True
+            output = super().train(
+                resume_from_checkpoint=resume_from_checkpoint,
+                trial=trial,
+                ignore_keys_for_eval=ignore_keys_for_eval,
+            )
+            self._round_finished(output)
+            return output
+        return self._one_train(trial=trial, ignore_keys_for_eval=ignore_keys_for_eval)
+
+    @property
+    def tokenizer(self) -> Any:
+        """The tokenizer given to the constructor (the same object as ``processing_class``)."""
+        return self.processing_class
+
+    @tokenizer.setter
+    def tokenizer(self, value: Any) -> None:
+        self.processing_class = value
+
+    def _one_train(
+        self,
+        batch_size: int | None = None,
+        args: Any = None,
+        resume_from_checkpoint: Any = None,
+        trial: Any = None,
+        ignore_keys_for_eval: list[str] | None = None,
+    ) -> TrainOutput:
+        """One later round: train on the current ``train_dataset`` with the kept engine.
+
+        The model, optimizer and schedule of the earlier rounds continue; a new ``TrainerState``
+        starts. ``batch_size`` and ``args`` replace the trainer's for this and later rounds.
+        ``train()`` calls this for every round after the first.
+        """
+        if self._raft_model is None:
+            raise RuntimeError(
+                "RaftTrainer._one_train() continues earlier rounds; run a first round with "
+                "train(is_first_time=True) before it."
+            )
+        if resume_from_checkpoint not in (None, False):
             raise ValueError(
                 "resume_from_checkpoint only applies to a first round (is_first_time=True); later "
                 "rounds continue from the model and optimizer in memory."
             )
-        self._raft_first_round = first
-        model_init, self.model_init = self.model_init, (self.model_init if first else None)
+        if args is not None:
+            self.args = args
+        if batch_size is not None:
+            self._train_batch_size = batch_size
+        self._raft_first_round = False
+        model_init, self.model_init = self.model_init, None
         try:
             output = super().train(
-                resume_from_checkpoint=resume_from_checkpoint if first else None,
-                trial=trial,
-                ignore_keys_for_eval=ignore_keys_for_eval,
+                resume_from_checkpoint=None, trial=trial, ignore_keys_for_eval=ignore_keys_for_eval
             )
         finally:
             self.model_init = model_init
+        self._round_finished(output)
+        return output
+
+    def _round_finished(self, output: TrainOutput) -> None:
         self.rounds_completed += 1
         logger.info("RAFT round %d finished at step %d", self.rounds_completed, output.global_step)
-        return output
 
     def _prepare_for_training(self, max_steps, train_dataloader, checkpoint):
         if self._raft_first_round:
