@@ -10,6 +10,7 @@ from .callbacks_builtin import (
 from .integrations import TensorBoardCallback, get_reporting_integration_callbacks
 from .losses import LabelSmoother
 from .metrics import speed_metrics
+from .nonfinite import StopOnNonFiniteCallback
 from .raft import RaftTrainer
 from .results import (
     CONFIG_NAME,
@@ -61,6 +62,7 @@ __all__ = [
     "PredictionOutput",
     "PrinterCallback",
     "RaftTrainer",
+    "StopOnNonFiniteCallback",
     "ProgressCallback",
     "TensorBoardCallback",
     "Trainer",

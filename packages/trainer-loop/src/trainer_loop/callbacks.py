@@ -214,6 +214,12 @@ class CallbackHandler:
     # -- managing the list ---------------------------------------------------------------
 
     def _add(self, callback: Any) -> None:
+        if not _looks_like_callback(callback):
+            raise TypeError(
+                f"callbacks: {callback!r} ({type(callback).__name__}) is not a TrainerCallback; "
+                "pass an instance or a subclass of TrainerCallback (or an object with on_* "
+                "event methods)."
+            )
         instance = callback() if isinstance(callback, type) else callback
         cls = callback if isinstance(callback, type) else type(callback)
         if any(type(existing) is cls for existing in self.callbacks):
@@ -357,3 +363,16 @@ class CallbackHandler:
 
     def on_push_begin(self, args, state, control, **kwargs) -> TrainerControl:
         return self.call_event("on_push_begin", args, state, control, **kwargs)
+
+
+def _looks_like_callback(callback: Any) -> bool:
+    """A TrainerCallback (class or instance), or a duck-typed object with ``on_*`` methods."""
+    if isinstance(callback, TrainerCallback) or (
+        isinstance(callback, type) and issubclass(callback, TrainerCallback)
+    ):
+        return True
+    if isinstance(callback, (str, bytes, int, float)) or callback is None:
+        return False
+    return any(
+        name.startswith("on_") and callable(getattr(callback, name)) for name in dir(callback)
+    )

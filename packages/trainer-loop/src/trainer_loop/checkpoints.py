@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .checkpoint_check import checkpoint_problems, inexact_resume_files, weight_files
 from .results import (
     PREFIX_CHECKPOINT_DIR,
     SAFE_WEIGHTS_INDEX_NAME,
@@ -56,40 +57,68 @@ def list_checkpoints(run_dir: str) -> list[str]:
 def resolve_resume_checkpoint(
     resume_from_checkpoint: str | bool | None, output_dir: str
 ) -> str | None:
-    """Turn ``train(resume_from_checkpoint=...)`` into a checkpoint folder, or explain what is wrong."""
+    """Turn ``train(resume_from_checkpoint=...)`` into a checked checkpoint folder.
+
+    A path must be a usable checkpoint (``ValueError`` naming what is wrong otherwise). ``True``
+    takes the newest usable checkpoint of ``output_dir``, warning about each newer one it skips.
+    Either way a warning names the optional files whose absence makes the resume inexact.
+    """
     if resume_from_checkpoint is None or resume_from_checkpoint is False:
         return None
     if resume_from_checkpoint is True:
-        checkpoints = [c for c in list_checkpoints(output_dir) if _has_state(c)]
-        if not checkpoints:
+        chosen = _newest_usable_checkpoint(output_dir)
+    else:
+        chosen = os.fspath(resume_from_checkpoint)
+        if not os.path.isdir(chosen):
             raise ValueError(
-                f"resume_from_checkpoint=True but no valid checkpoint was found in output directory "
-                f"({output_dir}): expected a '{PREFIX_CHECKPOINT_DIR}-<step>' folder holding "
-                f"{TRAINER_STATE_NAME}. Train without resuming, or pass the checkpoint's path."
+                f"resume_from_checkpoint={chosen!r} does not exist or is not a folder. Pass a "
+                f"checkpoint folder such as "
+                f"'{os.path.join(output_dir, checkpoint_folder_name(500))}', or True to resume "
+                "from the latest one in output_dir."
             )
-        return checkpoints[-1]
-    path = os.fspath(resume_from_checkpoint)
-    if not os.path.isdir(path):
-        raise ValueError(
-            f"resume_from_checkpoint={path!r} does not exist or is not a folder. Pass a checkpoint "
-            f"folder such as '{os.path.join(output_dir, checkpoint_folder_name(500))}', or True to "
-            "resume from the latest one in output_dir."
+        problems = checkpoint_problems(chosen)
+        if problems:
+            raise ValueError(
+                f"resume_from_checkpoint={chosen!r} cannot be resumed from: "
+                f"{'; '.join(problems)}. Pass another checkpoint (or True for the newest usable "
+                "one in output_dir); to start a new run from these weights, load them into the "
+                "model and call train() without resume_from_checkpoint."
+            )
+    missing = inexact_resume_files(chosen)
+    if missing:
+        logger.warning(
+            "Resuming from %s without %s: the resume is not exact (what those files hold starts "
+            "afresh: optimizer moments, learning-rate schedule or random state).",
+            chosen,
+            ", ".join(missing),
         )
-    if not has_model_weights(path):
-        raise ValueError(
-            f"resume_from_checkpoint={path!r} holds no model weights ({SAFE_WEIGHTS_NAME}, "
-            f"{WEIGHTS_NAME} or a sharded index): it is not a checkpoint written by a Trainer."
-        )
-    return path
+    return chosen
 
 
-def _has_state(folder: str) -> bool:
-    return os.path.isfile(os.path.join(folder, TRAINER_STATE_NAME))
+def _newest_usable_checkpoint(output_dir: str) -> str:
+    skipped = []
+    for folder in reversed(list_checkpoints(output_dir)):
+        problems = checkpoint_problems(folder)
+        if not problems:
+            return folder
+        skipped.append(f"{os.path.basename(folder)} ({'; '.join(problems)})")
+        logger.warning(
+            "Skipping checkpoint %s for resume_from_checkpoint=True: %s. Trying the previous one.",
+            folder,
+            "; ".join(problems),
+        )
+    found = f" Skipped: {', '.join(skipped)}." if skipped else ""
+    raise ValueError(
+        f"resume_from_checkpoint=True but no valid checkpoint was found in output directory "
+        f"({output_dir}): expected a '{PREFIX_CHECKPOINT_DIR}-<step>' folder holding "
+        f"{TRAINER_STATE_NAME} and model weights.{found} Train without resuming, or pass the "
+        "checkpoint's path."
+    )
 
 
 def has_model_weights(folder: str) -> bool:
-    names = (SAFE_WEIGHTS_NAME, WEIGHTS_NAME, SAFE_WEIGHTS_INDEX_NAME, WEIGHTS_INDEX_NAME)
-    return any(os.path.isfile(os.path.join(folder, n)) for n in names)
+    """Whether ``folder`` holds model weights: full, sharded, or adapter-only."""
+    return bool(weight_files(folder))
 
 
 @contextlib.contextmanager
@@ -196,9 +225,15 @@ def _as_python_state(state: Any) -> tuple:
 
 
 def rotate_checkpoints(
-    run_dir: str, save_total_limit: int | None, best_model_checkpoint: str | None
+    run_dir: str,
+    save_total_limit: int | None,
+    best_model_checkpoint: str | None,
+    keep: str | None = None,
 ) -> list[str]:
     """Delete the oldest checkpoints beyond ``save_total_limit``; the best one is never deleted.
+
+    Neither is ``keep`` (the newest checkpoint with finite weights, see ``nonfinite``), even when
+    that leaves one checkpoint more than the limit.
 
     The best checkpoint is moved to the most recent end of the ordering so it survives, as in
     transformers (with a limit of 1 and a best checkpoint that is not the latest, two are kept so
@@ -223,6 +258,8 @@ def rotate_checkpoints(
     ):
         limit = 2
     doomed = checkpoints[: max(len(checkpoints) - limit, 0)]
+    if keep is not None:
+        doomed = [c for c in doomed if os.path.abspath(c) != os.path.abspath(keep)]
     for folder in doomed:
         logger.info(
             "Deleting older checkpoint [%s] due to save_total_limit=%s", folder, save_total_limit

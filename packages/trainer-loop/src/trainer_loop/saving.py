@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from . import checkpoints as ckpt
+from .nonfinite import checkpoint_to_keep
 from .results import (
     OPTIMIZER_NAME,
     SCALER_NAME,
@@ -100,7 +101,10 @@ class SavingMixin:
             self._push_from_checkpoint(final_dir)
         if self.args.should_save:
             ckpt.rotate_checkpoints(
-                run_dir, self.args.save_total_limit, self.state.best_model_checkpoint
+                run_dir,
+                self.args.save_total_limit,
+                self.state.best_model_checkpoint,
+                keep=checkpoint_to_keep(self, final_dir),
             )
 
     def _record_best_checkpoint(self, run_dir: str) -> None:
@@ -287,8 +291,12 @@ class SavingMixin:
         best = self.state.best_model_checkpoint
         if not (self.args.should_save and best is not None and self.args.save_total_limit == 1):
             return
+        spared = {os.path.abspath(best)}
+        watch = getattr(self, "_nonfinite", None)
+        if watch is not None and watch.first_step is not None and watch.last_finite_checkpoint:
+            spared.add(os.path.abspath(watch.last_finite_checkpoint))  # the last finite weights
         for folder in ckpt.list_checkpoints(self._get_output_dir(trial)):
-            if os.path.abspath(folder) != os.path.abspath(best):
+            if os.path.abspath(folder) not in spared:
                 logger.info("Deleting older checkpoint [%s] due to save_total_limit=1", folder)
                 shutil.rmtree(folder, ignore_errors=True)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -26,9 +25,11 @@ from trainer_dist import build_accelerator, enable_full_determinism, set_seed
 
 from .callbacks import CallbackHandler, TrainerCallback
 from .callbacks_builtin import DefaultFlowCallback, PrinterCallback, ProgressCallback
+from .checkpoint_check import ensure_output_dir
 from .components import ComponentsMixin
 from .evaluation import EvaluationMixin
 from .integrations import get_reporting_integration_callbacks
+from .log_setup import configure_logging
 from .losses import LabelSmoother, model_returns_loss_kwargs
 from .memory import MemoryTracker
 from .reporting import ReportingMixin
@@ -72,6 +73,7 @@ class Trainer(
             logger.info("No TrainingArguments passed, using output_dir='tmp_trainer'.")
             args = TrainingArguments(output_dir="tmp_trainer")
         self.args = args
+        configure_logging(args)
         self._memory_tracker = MemoryTracker(args.skip_memory_metrics)
         self._memory_tracker.start("init")
         self._seed_everything()
@@ -140,7 +142,7 @@ class Trainer(
         if args.push_to_hub:
             self.init_hf_repo()
         if args.should_save and args.output_dir is not None:
-            os.makedirs(args.output_dir, exist_ok=True)
+            ensure_output_dir(args.output_dir)
 
         self.control = TrainerControl()
         self.state = TrainerState(

@@ -23,6 +23,7 @@ from trainer_dist import find_executable_batch_size
 from .checkpoints import resolve_resume_checkpoint
 from .metrics import speed_metrics
 from .neftune import activate_neftune, deactivate_neftune
+from .nonfinite import NonFiniteWatch
 from .results import TRAINER_STATE_NAME, TrainOutput
 from .run_setup import RunSetupMixin
 from .state import TrainerState
@@ -104,6 +105,15 @@ class TrainingLoopMixin(RunSetupMixin):
         epochs_trained, batches_to_skip = self._init_training_state(
             max_steps, updates_per_epoch, num_train_epochs, resume_from_checkpoint, trial
         )
+        if resume_from_checkpoint is not None and self.state.global_step >= max_steps:
+            logger.warning(
+                "The checkpoint %s is at step %d and the run has max_steps=%d: training already "
+                "finished, nothing is trained. Raise max_steps or num_train_epochs to continue.",
+                resume_from_checkpoint,
+                self.state.global_step,
+                max_steps,
+            )
+            epochs_trained = num_train_epochs
         model = self._prepare_for_training(max_steps, train_dataloader, resume_from_checkpoint)
         self._log_run_header(
             num_examples, num_train_epochs, updates_per_epoch, total_batch_size, max_steps, model
@@ -113,6 +123,7 @@ class TrainingLoopMixin(RunSetupMixin):
         self._initial_num_input_tokens_seen = self.state.num_input_tokens_seen
         self._loss_on_cpu = args.device.type == "cpu"
         self._restore_loss_window(resume_from_checkpoint)
+        self._nonfinite = NonFiniteWatch(resumed_from=resume_from_checkpoint)
         model.zero_grad()
         self.control = self.callback_handler.on_train_begin(args, self.state, self.control)
         if args.eval_on_start:
@@ -192,6 +203,7 @@ class TrainingLoopMixin(RunSetupMixin):
                     self.control = handler.on_substep_end(args, self.state, self.control)
                     continue
                 grad_norm = self._clip_gradients(model)
+                self._nonfinite.observe(loss, grad_norm, self.state.global_step + 1)
                 self.control = handler.on_pre_optimizer_step(args, self.state, self.control)
                 self.optimizer.step()
                 self.control = handler.on_optimizer_step(args, self.state, self.control)
@@ -244,6 +256,7 @@ class TrainingLoopMixin(RunSetupMixin):
             self._globalstep_last_logged = self.state.global_step
             self.store_flos()
             self.log(logs, start_time)
+            self._nonfinite.report(self)
         if self.control.should_evaluate:
             metrics = self._evaluate(trial, ignore_keys_for_eval)
             is_new_best = self._determine_best_metric(metrics, trial)
@@ -256,6 +269,7 @@ class TrainingLoopMixin(RunSetupMixin):
     def _finalize_training(self, trial, num_train_samples, start_time) -> TrainOutput:
         self._total_loss_scalar += self._gather_scalar(self._tr_loss)
         self._tr_loss.zero_()
+        self._nonfinite.report(self)
         train_loss = self._total_loss_scalar / max(self.state.global_step, 0.001)
         metrics = speed_metrics(
             "train", start_time, num_samples=num_train_samples, num_steps=self.state.max_steps

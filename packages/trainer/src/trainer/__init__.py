@@ -32,6 +32,7 @@ _EXPORTS: dict[str, str] = {
     "CallbackHandler": "trainer_loop",
     "DefaultFlowCallback": "trainer_loop",
     "EarlyStoppingCallback": "trainer_loop",
+    "StopOnNonFiniteCallback": "trainer_loop",
     "PrinterCallback": "trainer_loop",
     "ProgressCallback": "trainer_loop",
     "TensorBoardCallback": "trainer_loop",
