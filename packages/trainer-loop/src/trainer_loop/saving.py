@@ -56,7 +56,7 @@ class SavingMixin:
 
     def _save(self, output_dir: str, state_dict: dict | None = None) -> None:
         os.makedirs(output_dir, exist_ok=True)
-        logger.info("Saving model checkpoint to %s", output_dir)
+        logger.info("Saving model checkpoint to %s", _final_path(output_dir))
         ckpt.save_model_files(self._plain_model(), output_dir, state_dict=state_dict)
         tokenizer = self.processing_class
         if tokenizer is None:
@@ -307,3 +307,11 @@ def _trial_id(trial: Any) -> Any:
         if not isinstance(trial, dict)
         else abs(hash(str(sorted(trial.items()))))
     )
+
+
+def _final_path(output_dir: str) -> str:
+    """The folder a staged checkpoint becomes once renamed into place (what users will see)."""
+    parent, name = os.path.split(os.path.normpath(output_dir))
+    if name.startswith(ckpt.STAGING_PREFIX):
+        return os.path.join(parent, name[len(ckpt.STAGING_PREFIX) :])
+    return output_dir

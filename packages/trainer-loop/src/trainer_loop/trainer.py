@@ -29,6 +29,7 @@ from .checkpoint_check import ensure_output_dir
 from .components import ComponentsMixin
 from .evaluation import EvaluationMixin
 from .integrations import get_reporting_integration_callbacks
+from .log_setup import configure_logging
 from .losses import LabelSmoother, model_returns_loss_kwargs
 from .memory import MemoryTracker
 from .reporting import ReportingMixin
@@ -72,6 +73,7 @@ class Trainer(
             logger.info("No TrainingArguments passed, using output_dir='tmp_trainer'.")
             args = TrainingArguments(output_dir="tmp_trainer")
         self.args = args
+        configure_logging(args)
         self._memory_tracker = MemoryTracker(args.skip_memory_metrics)
         self._memory_tracker.start("init")
         self._seed_everything()

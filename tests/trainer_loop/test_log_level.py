@@ -1,0 +1,133 @@
+"""log_level / log_level_replica set the project's loggers; INFO lines show as in transformers."""
+
+from __future__ import annotations
+
+import logging
+import re
+from types import SimpleNamespace
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from helpers.models import RegressionDataset, RegressionModel  # noqa: E402
+from trainer_loop import Trainer  # noqa: E402
+from trainer_loop.log_setup import PACKAGE_LOGGERS, configure_logging  # noqa: E402
+
+SETTINGS = dict(
+    per_device_train_batch_size=4,
+    max_steps=4,
+    save_steps=2,
+    save_strategy="steps",
+    report_to="none",
+    use_cpu=True,
+    disable_tqdm=True,
+)
+
+
+@pytest.fixture
+def restore_loggers():
+    """Put the package loggers' levels and handlers back after the test."""
+    saved = {
+        n: (logging.getLogger(n).level, list(logging.getLogger(n).handlers))
+        for n in PACKAGE_LOGGERS
+    }
+    root_handlers = list(logging.getLogger().handlers)
+    yield
+    for name, (level, handlers) in saved.items():
+        log = logging.getLogger(name)
+        log.setLevel(level)
+        log.handlers[:] = handlers
+    logging.getLogger().handlers[:] = root_handlers
+
+
+def _without_root_handlers():
+    # pytest's log capture adds root handlers; a plain script has none.
+    logging.getLogger().handlers[:] = []
+
+
+def _header(text: str) -> list[str]:
+    lines = [line.strip() for line in text.splitlines()]
+    start = lines.index("***** Running training *****")
+    wanted = ("Num examples", "Num Epochs", "Instantaneous", "Total train", "Gradient", "Total opt")
+    return [line for line in lines[start : start + 12] if line.startswith(wanted)]
+
+
+def test_info_level_prints_the_run_header_like_transformers(tmp_path, capsys, restore_loggers):
+    transformers = pytest.importorskip("transformers")
+    from trainer_args import TrainingArguments
+
+    _without_root_handlers()
+    transformers.logging.set_verbosity_warning()
+    theirs = transformers.Trainer(
+        model=RegressionModel(),
+        args=transformers.TrainingArguments(
+            output_dir=str(tmp_path / "theirs"), log_level="info", **SETTINGS
+        ),
+        train_dataset=RegressionDataset(length=16),
+    )
+    theirs.train()
+    transformers.logging.set_verbosity_warning()
+    reference = capsys.readouterr().err
+
+    ours = Trainer(
+        model=RegressionModel(),
+        args=TrainingArguments(output_dir=str(tmp_path / "ours"), log_level="info", **SETTINGS),
+        train_dataset=RegressionDataset(length=16),
+    )
+    ours.train()
+    mine = capsys.readouterr().err
+
+    assert _header(mine) == _header(reference)
+    assert len(_header(mine)) == 6
+    for text in (mine, reference):
+        saves = re.findall(r"Saving model checkpoint to (\S+)", text)
+        assert [s.rsplit("/", 1)[-1] for s in saves] == ["checkpoint-2", "checkpoint-4"]
+
+
+def test_default_passive_level_prints_nothing(tmp_path, capsys, restore_loggers):
+    from trainer_args import TrainingArguments
+
+    _without_root_handlers()
+    for name in PACKAGE_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    Trainer(
+        model=RegressionModel(),
+        args=TrainingArguments(output_dir=str(tmp_path / "out"), **SETTINGS),
+        train_dataset=RegressionDataset(length=16),
+    ).train()
+    assert "Running training" not in capsys.readouterr().err
+    assert logging.getLogger("trainer_loop").level == logging.NOTSET
+
+
+def test_replica_processes_use_log_level_replica(restore_loggers):
+    levels = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+    main = SimpleNamespace(
+        should_log=True,
+        log_level="error",
+        log_level_replica="debug",
+        get_process_log_level=lambda: levels["error"],
+    )
+    replica = SimpleNamespace(
+        should_log=False,
+        log_level="error",
+        log_level_replica="debug",
+        get_process_log_level=lambda: levels["debug"],
+    )
+    assert configure_logging(main) == logging.ERROR
+    assert all(logging.getLogger(n).level == logging.ERROR for n in PACKAGE_LOGGERS)
+    assert configure_logging(replica) == logging.DEBUG
+    assert logging.getLogger("trainer_data").level == logging.DEBUG
+    passive = SimpleNamespace(should_log=False, log_level="info", log_level_replica="passive")
+    assert configure_logging(passive) is None
+    assert logging.getLogger("trainer_data").level == logging.DEBUG
+
+
+def test_log_level_replica_from_real_arguments(tmp_path, restore_loggers):
+    from trainer_args import TrainingArguments
+
+    args = TrainingArguments(
+        output_dir=str(tmp_path), log_level="warning", log_level_replica="error", use_cpu=True
+    )
+    assert args.should_log  # a single process logs as the main process
+    assert configure_logging(args) == logging.WARNING
