@@ -71,7 +71,8 @@ def resolve_resume_checkpoint(
         chosen = os.fspath(resume_from_checkpoint)
         if not os.path.isdir(chosen):
             raise ValueError(
-                f"resume_from_checkpoint={chosen!r} does not exist or is not a folder. Pass a "
+                f"Can't find a valid checkpoint at {chosen}: resume_from_checkpoint={chosen!r} "
+                "does not exist or is not a folder. Pass a "
                 f"checkpoint folder such as "
                 f"'{os.path.join(output_dir, checkpoint_folder_name(500))}', or True to resume "
                 "from the latest one in output_dir."
@@ -79,8 +80,7 @@ def resolve_resume_checkpoint(
         problems = checkpoint_problems(chosen)
         if problems:
             raise ValueError(
-                f"resume_from_checkpoint={chosen!r} cannot be resumed from: "
-                f"{'; '.join(problems)}. Pass another checkpoint (or True for the newest usable "
+                f"Can't find a valid checkpoint at {chosen}: {'; '.join(problems)}. Pass another checkpoint (or True for the newest usable "
                 "one in output_dir); to start a new run from these weights, load them into the "
                 "model and call train() without resume_from_checkpoint."
             )
@@ -109,10 +109,10 @@ def _newest_usable_checkpoint(output_dir: str) -> str:
         )
     found = f" Skipped: {', '.join(skipped)}." if skipped else ""
     raise ValueError(
-        f"resume_from_checkpoint=True but no valid checkpoint was found in output directory "
-        f"({output_dir}): expected a '{PREFIX_CHECKPOINT_DIR}-<step>' folder holding "
-        f"{TRAINER_STATE_NAME} and model weights.{found} Train without resuming, or pass the "
-        "checkpoint's path."
+        f"No valid checkpoint found in output directory ({output_dir}): "
+        f"resume_from_checkpoint=True looks for a '{PREFIX_CHECKPOINT_DIR}-<step>' folder holding "
+        f"{TRAINER_STATE_NAME} and model weights, and there is no valid checkpoint there.{found} "
+        "Train without resuming, or pass the checkpoint's path."
     )
 
 
@@ -268,8 +268,11 @@ def rotate_checkpoints(
     return doomed
 
 
-def load_model_weights(model: torch.nn.Module, folder: str, strict: bool = False) -> None:
-    """Load weights saved by either library (safetensors, bin, or a sharded index) into ``model``."""
+def load_model_weights(model: torch.nn.Module, folder: str, strict: bool = False) -> Any:
+    """Load weights saved by either library (safetensors, bin, or a sharded index) into ``model``.
+
+    Returns ``load_state_dict``'s result (missing and unexpected keys); see :func:`warn_after_load`.
+    """
     from safetensors.torch import load_file
 
     safe = os.path.join(folder, SAFE_WEIGHTS_NAME)
@@ -280,7 +283,11 @@ def load_model_weights(model: torch.nn.Module, folder: str, strict: bool = False
         state_dict = safe_torch_load(binary)
     else:
         state_dict = _load_sharded(folder)
-    result = model.load_state_dict(state_dict, strict=strict)
+    return model.load_state_dict(state_dict, strict=strict)
+
+
+def warn_after_load(model: torch.nn.Module, result: Any) -> None:
+    """Warn about keys a checkpoint lacked or had in excess (tied weights are re-tied, not named)."""
     missing = [k for k in result.missing_keys if k not in _tied_keys(model)]
     if missing:
         logger.warning("There were missing keys in the checkpoint model loaded: %s.", missing)

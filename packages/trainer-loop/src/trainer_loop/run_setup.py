@@ -11,6 +11,7 @@ import torch
 from trainer_data import has_length
 
 from .results import TRAINER_STATE_NAME
+from .resume_warnings import warn_if_resume_settings_differ
 from .state import TrainerState
 
 logger = logging.getLogger(__name__)
@@ -72,7 +73,8 @@ class RunSetupMixin:
         epochs_trained = batches_to_skip = 0
         state_file = os.path.join(checkpoint, TRAINER_STATE_NAME) if checkpoint else None
         if state_file and os.path.isfile(state_file):
-            self.state = TrainerState.load_from_json(state_file)
+            run_state, self.state = self.state, TrainerState.load_from_json(state_file)
+            warn_if_resume_settings_differ(run_state, self.state, self.args)
             self._load_callback_state()
             epochs_trained = self.state.global_step // updates_per_epoch
             if not self.args.ignore_data_skip:
@@ -91,7 +93,13 @@ class RunSetupMixin:
             self.optimizer, self.lr_scheduler = self._deepspeed_init(max_steps)
         # Decided once per run: the per-step gradient clipping reads it.
         self._accelerate_wrapped = self._needs_accelerate_wrapping()
-        if self._accelerate_wrapped:
+        own_wrapper = self._wrap_model(self.model_wrapped)
+        if own_wrapper is not self.model_wrapped:  # DataParallel or a subclass's own wrapper
+            self.create_optimizer()
+            if self._accelerate_wrapped:
+                self.optimizer = accelerator.prepare(self.optimizer)
+            model = own_wrapper
+        elif self._accelerate_wrapped:
             if self.is_fsdp_enabled and not _is_fsdp2(accelerator):
                 # FSDP1 flattens parameters: the optimizer must be built on the wrapped model.
                 model = self.model = accelerator.prepare(self.model)
@@ -120,7 +128,7 @@ class RunSetupMixin:
         """Load the checkpoint's optimizer/schedule/scaler and set the flags one run reads."""
         if checkpoint is not None:
             if self.is_deepspeed_enabled or self.is_fsdp_enabled:
-                self._load_model_from_checkpoint(checkpoint, model)
+                self._load_from_checkpoint(checkpoint, model)
             self._load_optimizer_and_scheduler(checkpoint)
             self._load_scaler(checkpoint)
         self._steps_scheduler_per_update = not isinstance(
