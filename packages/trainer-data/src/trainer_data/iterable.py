@@ -20,6 +20,9 @@ def set_dataset_epoch(dataset: Any, epoch: int, seed: int) -> None:
     ``generator`` attribute, seeds it with ``seed + epoch``.
     """
     while isinstance(dataset, (IterableDatasetShard, _SkipExamples)):
+        if isinstance(dataset, IterableDatasetShard):
+            # The shard re-seeds when iterated; keep it on the same seed and epoch.
+            dataset.seed, dataset.epoch = seed, epoch
         dataset = dataset.dataset
     if hasattr(dataset, "set_epoch"):
         dataset.set_epoch(epoch)
@@ -37,6 +40,10 @@ class IterableDatasetShard(IterableDataset):
     same examples as step ``k`` of one process with the global batch. A final partial chunk is
     dropped with ``drop_last``; otherwise it is completed with examples from the first chunk so
     every process gets a full batch.
+
+    Randomness: when the wrapped dataset has no ``set_epoch`` but keeps a ``torch.Generator`` in
+    a ``generator`` attribute, iterating seeds that generator with ``seed + epoch`` (the epoch
+    given to :meth:`set_epoch`), so every process draws the same order and each epoch a new one.
     """
 
     def __init__(
@@ -46,14 +53,19 @@ class IterableDatasetShard(IterableDataset):
         drop_last: bool = False,
         num_processes: int = 1,
         process_index: int = 0,
+        seed: int = 0,
     ) -> None:
         self.dataset = dataset
         self.batch_size = batch_size
         self.drop_last = drop_last
         self.num_processes = num_processes
         self.process_index = process_index
+        self.seed = seed
+        self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
+        """Start epoch ``epoch``: forwarded to the dataset's ``set_epoch``, else used to re-seed."""
+        self.epoch = epoch
         if hasattr(self.dataset, "set_epoch"):
             self.dataset.set_epoch(epoch)
 
@@ -63,6 +75,9 @@ class IterableDatasetShard(IterableDataset):
         return chunks * self.batch_size
 
     def __iter__(self) -> Iterator[Any]:
+        generator = getattr(self.dataset, "generator", None)
+        if not hasattr(self.dataset, "set_epoch") and isinstance(generator, torch.Generator):
+            generator.manual_seed(self.seed + self.epoch)
         size = self.batch_size * self.num_processes
         lo = self.process_index * self.batch_size
         hi = lo + self.batch_size

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -96,3 +97,24 @@ class LabelSmoother:
         nll = nll.sum() / active
         smoothed = smoothed.sum() / (active * log_probs.shape[-1])
         return (1 - self.epsilon) * nll + self.epsilon * smoothed
+
+
+def build_label_smoother(epsilon: float, model: Any) -> LabelSmoother | None:
+    """The :class:`LabelSmoother` for ``label_smoothing_factor=epsilon``, or ``None``.
+
+    ``None`` when ``epsilon`` is 0, and, with a ``UserWarning``, for a multi-label classification
+    model (``model.config.problem_type == "multi_label_classification"``): its loss is a binary
+    cross-entropy per label, which smoothing over a softmax would replace by a wrong objective.
+    """
+    if not epsilon:
+        return None
+    config = getattr(model, "config", None)
+    if getattr(config, "problem_type", None) == "multi_label_classification":
+        warnings.warn(
+            f"label_smoothing_factor={epsilon} is ignored: label smoothing does not apply to "
+            "multi-label classification (the model's problem_type); training without it.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return None
+    return LabelSmoother(epsilon)

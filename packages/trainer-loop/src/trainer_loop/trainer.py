@@ -30,7 +30,7 @@ from .components import ComponentsMixin
 from .evaluation import EvaluationMixin
 from .integrations import get_reporting_integration_callbacks
 from .log_setup import configure_logging
-from .losses import LabelSmoother, model_returns_loss_kwargs
+from .losses import build_label_smoother, model_returns_loss_kwargs
 from .memory import MemoryTracker
 from .reporting import ReportingMixin
 from .saving import SavingMixin
@@ -116,9 +116,7 @@ class Trainer(
             list(args.label_names) if args.label_names is not None else _default_label_names(model)
         )
         self.can_return_loss = _can_return_loss(model)
-        self.label_smoother = (
-            LabelSmoother(args.label_smoothing_factor) if args.label_smoothing_factor else None
-        )
+        self.label_smoother = build_label_smoother(args.label_smoothing_factor, model)
         self._validate_construction()
 
         default_callbacks = [
