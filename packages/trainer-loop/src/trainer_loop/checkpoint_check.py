@@ -113,6 +113,8 @@ def _json_problem(path: str) -> str | None:
 
 def _weights_problems(folder: str) -> list[str]:
     present = weight_files(folder)
+    if not present and _engine_state(set(os.listdir(folder))):
+        return []  # DeepSpeed / FSDP keep the weights in their own files, loaded by the engine
     if not present:
         listed = ", ".join(MODEL_WEIGHT_FILES)
         return [f"it holds no model weights (none of {listed})"]
@@ -166,12 +168,15 @@ def checkpoint_problems(folder: str) -> list[str]:
     return problems
 
 
+def _engine_state(names: set[str]) -> bool:
+    """Whether a DeepSpeed (``global_step*``) or FSDP (``*_fsdp*``, ``optimizer_*``) state is there."""
+    return any(n.startswith(("global_step", "optimizer_", "pytorch_model_fsdp")) for n in names)
+
+
 def inexact_resume_files(folder: str) -> list[str]:
     """Optional files missing from ``folder``: without them the resume does not continue exactly."""
     names = set(os.listdir(folder))
-    engine_state = any(
-        n.startswith(("global_step", "optimizer_", "pytorch_model_fsdp")) for n in names
-    )
+    engine_state = _engine_state(names)
     missing = []
     if OPTIMIZER_NAME not in names and not engine_state:
         missing.append(OPTIMIZER_NAME)
