@@ -74,7 +74,6 @@ def test_no_suggestion_for_unrelated_value():
         ({"gradient_checkpointing_kwargs": "use_reentrant"}, "gradient_checkpointing_kwargs"),
         ({"fsdp_config": "missing.json"}, "fsdp_config='missing.json'"),
         ({"accelerator_config": "missing.json"}, "accelerator_config"),
-        ({"accelerator_config": dict}, "accelerator_config"),
         ({"deepspeed": "missing_ds.json"}, "deepspeed='missing_ds.json'"),
         ({"fsdp": "offload"}, "fsdp='offload'"),
         ({"fsdp": "full_shard shard_grad_op"}, "exclude each other"),

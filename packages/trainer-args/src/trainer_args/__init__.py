@@ -4,6 +4,7 @@
 same names in transformers 5.3.0.
 """
 
+from .accelerator_config import AcceleratorConfig
 from .enums import (
     DebugOption,
     FSDPOption,
@@ -34,6 +35,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "AcceleratorConfig",
     "DebugOption",
     "FSDPOption",
     "HfArg",

@@ -165,7 +165,7 @@ class TrainingArgumentsFields:
     # Hardware and distribution
     use_cpu: bool = _f(False, "Train on the CPU even if an accelerator is present.")
     accelerator_config: dict | str | None = _f(
-        None, "Accelerator options (dict, JSON or JSON file)."
+        None, "Accelerator options (dict, JSON string, JSON/YAML file or AcceleratorConfig)."
     )
     parallelism_config: Any | None = _f(None, "Parallelism configuration object (advanced).")
     # Data loading

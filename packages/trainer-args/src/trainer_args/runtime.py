@@ -209,6 +209,54 @@ class RuntimeMixin:
             return ParallelMode.NOT_DISTRIBUTED
         return ParallelMode.NOT_PARALLEL
 
+    # -- accelerate objects, for code written against transformers' arguments ---------------
+    @property
+    def distributed_state(self) -> Any:
+        """accelerate's ``PartialState`` of this process (imports accelerate on first use).
+
+        Created on first use, as transformers does when it sets up devices; once a ``Trainer``
+        exists this is the state its accelerator runs on.
+        """
+        given = self.__dict__.get("_distributed_state")
+        if given is not None:
+            return given
+        try:
+            from accelerate import PartialState
+        except ImportError as err:
+            raise ImportError(
+                "TrainingArguments.distributed_state needs accelerate: install trainer-dist."
+            ) from err
+        return PartialState(cpu=self._uses_cpu_only())
+
+    @distributed_state.setter
+    def distributed_state(self, value: Any) -> None:
+        self.__dict__["_distributed_state"] = value
+
+    @property
+    def deepspeed_plugin(self) -> Any:
+        """accelerate's ``DeepSpeedPlugin`` for ``deepspeed`` (or ``ACCELERATE_USE_DEEPSPEED``), else None.
+
+        Built on first use; a ``Trainer`` replaces it with the plugin its accelerator uses, whose
+        ``"auto"`` values are filled from these arguments.
+        """
+        if "_deepspeed_plugin" in self.__dict__:
+            return self.__dict__["_deepspeed_plugin"]
+        if not self.deepspeed and not _env_flag("ACCELERATE_USE_DEEPSPEED"):
+            return None
+        from accelerate.utils import DeepSpeedPlugin
+
+        if self.deepspeed:
+            plugin = DeepSpeedPlugin(hf_ds_config=self.deepspeed)
+        else:
+            plugin = DeepSpeedPlugin()
+            plugin.set_mixed_precision(self.mixed_precision)
+        self.__dict__["_deepspeed_plugin"] = plugin
+        return plugin
+
+    @deepspeed_plugin.setter
+    def deepspeed_plugin(self, value: Any) -> None:
+        self.__dict__["_deepspeed_plugin"] = value
+
     @contextlib.contextmanager
     def main_process_first(self, local: bool = True, desc: str = "work") -> Iterator[None]:
         """Run the body on the main process first while the other processes wait at a barrier.

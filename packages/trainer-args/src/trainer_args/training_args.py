@@ -16,6 +16,10 @@ from .validation import JSON_DICT_FIELDS, normalise_and_validate
 __all__ = ["TrainingArguments"]
 
 
+#: Cached objects of one process (accelerate state, device): never pickled.
+_PROCESS_LOCAL = ("_distributed_state", "_deepspeed_plugin")
+
+
 def _mask(name: str) -> str:
     return f"<{name.upper()}>"
 
@@ -61,6 +65,10 @@ class TrainingArguments(SetGroupsMixin, RuntimeMixin, TrainingArgumentsFields):
                 value = [item.value for item in value]
             elif isinstance(value, dict):
                 value = dict(value)
+            elif name == "accelerator_config" and hasattr(value, "to_dict"):
+                # use_configured_state acts once, when the process state is set up (not saved).
+                value = value.to_dict()
+                value.pop("use_configured_state", None)
             elif name == "parallelism_config" and value is not None and hasattr(value, "to_json"):
                 value = value.to_json()
             if name.endswith("_token"):
@@ -101,6 +109,9 @@ class TrainingArguments(SetGroupsMixin, RuntimeMixin, TrainingArgumentsFields):
         # A pickle ends up in files (``training_args.bin``) that may be shared or uploaded:
         # tokens are left out. In-memory copies keep them (``__copy__``/``__deepcopy__``).
         state = dict(self.__dict__)
+        # accelerate's process state and plugins belong to this process, not to the file.
+        for name in _PROCESS_LOCAL:
+            state.pop(name, None)
         for name in state:
             if name.endswith("_token"):
                 state[name] = None
@@ -114,5 +125,8 @@ class TrainingArguments(SetGroupsMixin, RuntimeMixin, TrainingArgumentsFields):
     def __deepcopy__(self, memo: dict[int, Any]) -> TrainingArguments:
         clone = object.__new__(type(self))
         memo[id(self)] = clone
-        clone.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        local = {name: self.__dict__[name] for name in _PROCESS_LOCAL if name in self.__dict__}
+        rest = {name: value for name, value in self.__dict__.items() if name not in local}
+        clone.__dict__.update(copy.deepcopy(rest, memo))
+        clone.__dict__.update(local)  # one process, one accelerate state: shared, not copied
         return clone

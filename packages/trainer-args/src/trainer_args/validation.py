@@ -7,10 +7,12 @@ field, the value and what is allowed.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import logging
 import os
+from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
@@ -54,16 +56,6 @@ INTEGRATION_MODULES = {
     "flyte": "flytekit",
 }
 TOKENS_SEEN_CHOICES = ["no", "all", "non_padding"]
-ACCELERATOR_CONFIG_DEFAULTS: dict[str, Any] = {
-    "split_batches": False,
-    "dispatch_batches": None,
-    "even_batches": True,
-    "use_seedable_sampler": True,
-    "non_blocking": False,
-    "gradient_accumulation_kwargs": None,
-}
-#: Accepted in accelerator_config but taken out of it, as transformers does (kept on the args object).
-ACCELERATOR_CONFIG_EXTRA = ("use_configured_state",)
 
 
 def normalise_and_validate(args: Any) -> None:
@@ -353,26 +345,35 @@ def _precision_and_compile(args: Any) -> None:
 
 
 def _accelerator_config(args: Any) -> None:
+    from .accelerator_config import AcceleratorConfig
+
     value = args.accelerator_config
+    if isinstance(value, AcceleratorConfig):
+        return
     if isinstance(value, type):
-        raise invalid_value("accelerator_config", value, "pass an instance or a dict, not a class")
-    if value is None:
-        value = {}
-    elif isinstance(value, str):
-        value = load_json_file("accelerator_config", value)
-    elif not isinstance(value, dict) and hasattr(value, "to_dict"):
-        value = value.to_dict()
-    if not isinstance(value, dict):
-        raise invalid_value(
-            "accelerator_config", value, "expected a dict, a JSON string or a JSON file path"
+        raise NotImplementedError(
+            f"accelerator_config={value!r} is a class; pass an instance such as "
+            "AcceleratorConfig(), a dict, a JSON string or the path of a JSON/YAML file."
         )
-    allowed = [*ACCELERATOR_CONFIG_DEFAULTS, *ACCELERATOR_CONFIG_EXTRA]
-    unknown = [key for key in value if key not in allowed]
-    if unknown:
-        raise invalid_choice("accelerator_config key", unknown[0], allowed)
-    value = {**ACCELERATOR_CONFIG_DEFAULTS, **value}
-    args.use_configured_state = bool(value.pop("use_configured_state", False))
-    args.accelerator_config = value
+    if value is None:
+        args.accelerator_config = AcceleratorConfig()
+    elif isinstance(value, (str, os.PathLike)):
+        args.accelerator_config = AcceleratorConfig.from_json_file(value)
+    elif isinstance(value, Mapping):
+        args.accelerator_config = AcceleratorConfig.from_dict(value)
+    elif dataclasses.is_dataclass(value) or hasattr(value, "to_dict"):
+        fields = (
+            {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+            if dataclasses.is_dataclass(value)
+            else value.to_dict()
+        )
+        args.accelerator_config = AcceleratorConfig.from_dict(fields)
+    else:
+        raise invalid_value(
+            "accelerator_config",
+            value,
+            "expected a dict, an AcceleratorConfig, a JSON string or the path of a JSON/YAML file",
+        )
 
 
 def _check_deepspeed(args: Any) -> None:

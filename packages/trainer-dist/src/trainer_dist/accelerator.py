@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -330,7 +331,17 @@ def build_accelerator(
     _reset_state(config, use_cpu)
     accelerator = Accelerator(**kwargs)
     _post_process(accelerator, args)
+    _share_with_args(accelerator, args)
     return accelerator
+
+
+def _share_with_args(accelerator: Accelerator, args: Any) -> None:
+    """Let ``args.deepspeed_plugin`` be the plugin this accelerator uses (``"auto"`` values filled)."""
+    if isinstance(args, Mapping):
+        return
+    with contextlib.suppress(AttributeError, TypeError):
+        if get_arg(args, "deepspeed") or getattr(accelerator.state, "deepspeed_plugin", None):
+            args.deepspeed_plugin = accelerator.state.deepspeed_plugin
 
 
 def _post_process(accelerator: Accelerator, args: Any) -> None:
