@@ -128,4 +128,4 @@ def test_token_count_taken_from_any_mapping(tmp_path):
     )
     labels = torch.tensor([[1, 2, -100], [3, -100, -100]])
     batches = [UserDict({"input_ids": labels.clamp(min=0), "labels": labels})] * 2
-    assert int(run._num_items_in_batch(batches, torch.device("cpu"))) == 6
+    assert int(run._get_num_items_in_batch(batches, torch.device("cpu"))) == 6

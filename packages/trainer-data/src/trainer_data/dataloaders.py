@@ -22,8 +22,11 @@ __all__ = [
     "TrainerDataLoader",
     "build_eval_dataloader",
     "build_train_dataloader",
+    "dataloader_from_sampler",
+    "eval_sampler",
     "has_length",
     "seed_worker",
+    "train_sampler",
 ]
 
 _logger = logging.getLogger("trainer_data")
@@ -188,6 +191,103 @@ def _build(
     )
 
 
+def _default_seed(args: Any) -> int:
+    seed = getattr(args, "data_seed", None)
+    return _arg(args, "seed", 42) if seed is None else seed
+
+
+def train_sampler(
+    dataset: Any,
+    args: Any,
+    *,
+    batch_size: int,
+    seed: int | None = None,
+    model_input_name: str | None = None,
+    lengths: list[int] | None = None,
+) -> Sampler | None:
+    """The training order of ``dataset`` per ``args.train_sampling_strategy``; ``None`` when it has
+    no length (iterable datasets).
+
+    ``"random"`` is a :class:`SeedableRandomSampler` (seed: ``seed``, else ``args.data_seed``, else
+    ``args.seed``), ``"sequential"`` keeps dataset order, ``"group_by_length"`` is a
+    :class:`LengthGroupedSampler` over megabatches of ``batch_size * gradient_accumulation_steps``.
+    """
+    if dataset is None or _is_iterable(dataset) or not has_length(dataset):
+        return None
+    seed = _default_seed(args) if seed is None else seed
+    strategy = str(_arg(args, "train_sampling_strategy", "random"))
+    if strategy not in _STRATEGIES:
+        raise ValueError(f"train_sampling_strategy must be one of {_STRATEGIES}, got {strategy!r}.")
+    if strategy == "group_by_length":
+        accumulation = int(_arg(args, "gradient_accumulation_steps", 1))
+        return LengthGroupedSampler(
+            batch_size * accumulation,
+            dataset=dataset,
+            lengths=lengths if lengths is not None else _lengths(dataset, args, model_input_name),
+            model_input_name=model_input_name,
+            seed=seed,
+        )
+    if strategy == "sequential":
+        return SequentialSampler(dataset)
+    return SeedableRandomSampler(dataset, seed)
+
+
+def eval_sampler(
+    dataset: Any,
+    args: Any,
+    *,
+    batch_size: int,
+    model_input_name: str | None = None,
+    lengths: list[int] | None = None,
+) -> Sampler | None:
+    """The evaluation order of ``dataset``: dataset order, or length-grouped with a fixed seed when
+    ``args.train_sampling_strategy="group_by_length"``; ``None`` for iterable datasets."""
+    if dataset is None or _is_iterable(dataset) or not has_length(dataset):
+        return None
+    if str(_arg(args, "train_sampling_strategy", "random")) == "group_by_length":
+        return LengthGroupedSampler(
+            batch_size,
+            dataset=dataset,
+            lengths=lengths if lengths is not None else _lengths(dataset, args, model_input_name),
+            model_input_name=model_input_name,
+            seed=_default_seed(args),
+        )
+    return SequentialSampler(dataset)
+
+
+def dataloader_from_sampler(
+    dataset: Any,
+    collator: Callable | None,
+    args: Any,
+    sampler: Sampler | None,
+    *,
+    batch_size: int,
+    world_size: int = 1,
+    process_index: int = 0,
+    seed: int | None = None,
+    training: bool = False,
+) -> TrainerDataLoader:
+    """The DataLoader of one process over ``sampler``'s order (for a custom sampler).
+
+    Batches of ``batch_size`` are taken from the order and process ``i`` of ``world_size`` gets
+    every ``world_size``-th of them, as accelerate shards a prepared DataLoader. A map-style
+    dataset without a sampler is read in order; an iterable dataset is sharded itself.
+    """
+    if sampler is None and not _is_iterable(dataset) and has_length(dataset):
+        sampler = SequentialSampler(dataset)
+    return _build(
+        dataset,
+        collator or default_data_collator,
+        args,
+        sampler,
+        batch_size,
+        world_size,
+        process_index,
+        _default_seed(args) if seed is None else seed,
+        training,
+    )
+
+
 def build_train_dataloader(
     dataset: Any,
     collator: Callable | None,
@@ -227,37 +327,23 @@ def build_train_dataloader(
             none of whose columns the model accepts.
     """
     _check_not_empty(dataset, "Training")
-    seed = generator_seed
-    if seed is None:
-        seed = getattr(args, "data_seed", None)
-    if seed is None:
-        seed = _arg(args, "seed", 42)
+    seed = _default_seed(args) if generator_seed is None else generator_seed
     if batch_size is None:
         batch_size = getattr(args, "train_batch_size", None) or args.per_device_train_batch_size
-    strategy = str(_arg(args, "train_sampling_strategy", "random"))
-    if strategy not in _STRATEGIES:
-        raise ValueError(f"train_sampling_strategy must be one of {_STRATEGIES}, got {strategy!r}.")
     lengths = None
-    if strategy == "group_by_length" and not _is_iterable(dataset):
-        lengths = _lengths(dataset, args, model_input_name)
+    if str(_arg(args, "train_sampling_strategy", "random")) == "group_by_length":
+        lengths = None if _is_iterable(dataset) else _lengths(dataset, args, model_input_name)
     dataset, collator = _handle_columns(
         dataset, collator or default_data_collator, args, model, "training"
     )
-    sampler: Sampler | None = None
-    if not _is_iterable(dataset):
-        if strategy == "group_by_length":
-            accumulation = int(_arg(args, "gradient_accumulation_steps", 1))
-            sampler = LengthGroupedSampler(
-                batch_size * accumulation,
-                dataset=dataset,
-                lengths=lengths,
-                model_input_name=model_input_name,
-                seed=seed,
-            )
-        elif strategy == "sequential":
-            sampler = SequentialSampler(dataset)
-        else:
-            sampler = SeedableRandomSampler(dataset, seed)
+    sampler = train_sampler(
+        dataset,
+        args,
+        batch_size=batch_size,
+        seed=seed,
+        model_input_name=model_input_name,
+        lengths=lengths,
+    )
     return _build(
         dataset, collator, args, sampler, batch_size, world_size, process_index, seed, True
     )
@@ -285,9 +371,6 @@ def build_eval_dataloader(
     _check_not_empty(dataset, "Evaluation")
     if batch_size is None:
         batch_size = getattr(args, "eval_batch_size", None) or args.per_device_eval_batch_size
-    seed = getattr(args, "data_seed", None)
-    if seed is None:
-        seed = _arg(args, "seed", 42)
     grouped = str(_arg(args, "train_sampling_strategy", "random")) == "group_by_length"
     lengths = (
         _lengths(dataset, args, model_input_name) if grouped and not _is_iterable(dataset) else None
@@ -295,18 +378,17 @@ def build_eval_dataloader(
     dataset, collator = _handle_columns(
         dataset, collator or default_data_collator, args, model, "evaluation"
     )
-    sampler: Sampler | None = None
-    if not _is_iterable(dataset):
-        if grouped:
-            sampler = LengthGroupedSampler(
-                batch_size,
-                dataset=dataset,
-                lengths=lengths,
-                model_input_name=model_input_name,
-                seed=seed,
-            )
-        else:
-            sampler = SequentialSampler(dataset)
+    sampler = eval_sampler(
+        dataset, args, batch_size=batch_size, model_input_name=model_input_name, lengths=lengths
+    )
     return _build(
-        dataset, collator, args, sampler, batch_size, world_size, process_index, seed, False
+        dataset,
+        collator,
+        args,
+        sampler,
+        batch_size,
+        world_size,
+        process_index,
+        _default_seed(args),
+        False,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -10,10 +11,12 @@ from torch import nn
 from trainer_args import TrainingArguments
 from trainer_data import (
     RemoveColumnsCollator,
-    build_eval_dataloader,
-    build_train_dataloader,
+    dataloader_from_sampler,
+    eval_sampler,
+    has_length,
     remove_unused_columns,
     signature_columns,
+    train_sampler,
 )
 from trainer_optim import (
     build_optimizer,
@@ -23,61 +26,148 @@ from trainer_optim import (
 )
 
 
+def _is_hf_dataset(dataset: Any) -> bool:
+    module = sys.modules.get("datasets")  # set only when the user imported `datasets`
+    return module is not None and isinstance(dataset, module.Dataset)
+
+
 class ComponentsMixin:
     """Data loaders, optimizer and learning-rate schedule of a ``Trainer``."""
 
-    def _signature(self) -> list[str]:
+    # -- columns: what the model's forward accepts ----------------------------------------------
+    def _set_signature_columns_if_needed(self) -> None:
+        """Fill ``self._signature_columns`` from the model's ``forward`` (and the label names) once."""
         if self._signature_columns is None:
             self._signature_columns = signature_columns(self.model, self.label_names)
-        return self._signature_columns
 
-    def _prepare_dataset(self, dataset: Any, description: str) -> tuple[Any, Callable]:
-        collator = self.data_collator
+    def _remove_unused_columns(self, dataset: Any, description: str | None = None) -> Any:
+        """Drop the columns of a ``datasets.Dataset`` that the model's ``forward`` does not take."""
         if not self.args.remove_unused_columns:
-            return dataset, collator
-        if hasattr(dataset, "column_names") and hasattr(dataset, "remove_columns"):
-            return remove_unused_columns(
-                dataset, self._signature(), description=description
-            ), collator
-        return dataset, RemoveColumnsCollator(collator, self._signature(), description=description)
+            return dataset
+        self._set_signature_columns_if_needed()
+        return remove_unused_columns(
+            dataset,
+            self._signature_columns,
+            description=description,
+            model_name=type(self.model).__name__,
+        )
+
+    def _get_collator_with_removed_columns(
+        self, data_collator: Callable, description: str | None = None
+    ) -> Callable:
+        """Wrap ``data_collator`` so example keys the model does not take are dropped first."""
+        if not self.args.remove_unused_columns:
+            return data_collator
+        self._set_signature_columns_if_needed()
+        return RemoveColumnsCollator(
+            data_collator,
+            self._signature_columns,
+            model_name=type(self.model).__name__,
+            description=description,
+        )
+
+    # -- samplers and data loaders --------------------------------------------------------------
+    def _get_train_sampler(self, train_dataset: Any = None) -> torch.utils.data.Sampler | None:
+        """The training order (``None`` for a dataset without length); override for a custom one."""
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        return train_sampler(
+            dataset,
+            self.args,
+            batch_size=self._train_batch_size,
+            model_input_name=self._model_input_name(),
+        )
+
+    def _get_eval_sampler(self, eval_dataset: Any) -> torch.utils.data.Sampler | None:
+        """The evaluation/prediction order (``None`` for a dataset without length)."""
+        return eval_sampler(
+            eval_dataset,
+            self.args,
+            batch_size=self.args.eval_batch_size,
+            model_input_name=self._model_input_name(),
+        )
+
+    def _get_dataloader(
+        self,
+        dataset: Any,
+        description: str,
+        batch_size: int,
+        sampler_fn: Callable[[Any], torch.utils.data.Sampler | None] | None = None,
+        is_training: bool = False,
+        dataloader_key: str | None = None,
+    ) -> torch.utils.data.DataLoader:
+        """A DataLoader over ``dataset``: unused columns dropped, order from ``sampler_fn(dataset)``,
+        sharded across processes. With ``dataloader_persistent_workers`` the loader is kept under
+        ``dataloader_key`` and reused by later evaluations."""
+        if dataset is None or (has_length(dataset) and len(dataset) == 0):
+            what = "training" if is_training else "evaluation"
+            raise ValueError(f"The {what} dataset is empty (0 examples); pass a non-empty dataset.")
+        collator = self.data_collator
+        if _is_hf_dataset(dataset):
+            dataset = self._remove_unused_columns(dataset, description=description)
+        else:
+            collator = self._get_collator_with_removed_columns(collator, description=description)
+        sampler = sampler_fn(dataset) if sampler_fn is not None else None
+        loader = dataloader_from_sampler(
+            dataset,
+            collator,
+            self.args,
+            sampler,
+            batch_size=batch_size,
+            world_size=self.accelerator.num_processes,
+            process_index=self.accelerator.process_index,
+            training=is_training,
+        )
+        if dataloader_key is not None and self.args.dataloader_persistent_workers:
+            self._eval_dataloaders[dataloader_key] = loader
+        return loader
 
     def get_train_dataloader(self) -> torch.utils.data.DataLoader:
         """The training dataloader: shuffled per ``data_seed``/``seed``, sharded across processes."""
         if self.train_dataset is None:
             raise ValueError("Trainer: training requires a train_dataset.")
-        dataset, collator = self._prepare_dataset(self.train_dataset, "training")
-        return build_train_dataloader(
-            dataset,
-            collator,
-            self.args,
+        return self._get_dataloader(
+            dataset=self.train_dataset,
+            description="Training",
             batch_size=self._train_batch_size,
-            **self._dataloader_placement(),
+            sampler_fn=self._get_train_sampler,
+            is_training=True,
         )
 
     def get_eval_dataloader(self, eval_dataset: Any = None) -> torch.utils.data.DataLoader:
-        """The evaluation dataloader (sequential); ``eval_dataset`` may name an entry of a dict."""
+        """The evaluation dataloader (sequential); ``eval_dataset`` may name an entry of a dict.
+
+        With ``dataloader_persistent_workers=True`` the loader (and its workers) is built once per
+        evaluation dataset and reused.
+        """
         if eval_dataset is None and self.eval_dataset is None:
             raise ValueError("Trainer: evaluation requires an eval_dataset.")
+        key = eval_dataset if isinstance(eval_dataset, str) else "eval"
+        if self.args.dataloader_persistent_workers and key in self._eval_dataloaders:
+            return self._eval_dataloaders[key]
         if isinstance(eval_dataset, str):
             eval_dataset = self.eval_dataset[eval_dataset]
         elif eval_dataset is None:
             eval_dataset = self.eval_dataset
-        dataset, collator = self._prepare_dataset(eval_dataset, "evaluation")
-        return build_eval_dataloader(dataset, collator, self.args, **self._dataloader_placement())
+        return self._get_dataloader(
+            dataset=eval_dataset,
+            description="Evaluation",
+            batch_size=self.args.eval_batch_size,
+            sampler_fn=self._get_eval_sampler,
+            dataloader_key=key,
+        )
 
     def get_test_dataloader(self, test_dataset: Any) -> torch.utils.data.DataLoader:
         """The prediction dataloader (sequential)."""
-        dataset, collator = self._prepare_dataset(test_dataset, "test")
-        return build_eval_dataloader(dataset, collator, self.args, **self._dataloader_placement())
+        return self._get_dataloader(
+            dataset=test_dataset,
+            description="test",
+            batch_size=self.args.eval_batch_size,
+            sampler_fn=self._get_eval_sampler,
+        )
 
-    def _dataloader_placement(self) -> dict[str, Any]:
+    def _model_input_name(self) -> str | None:
         names = getattr(self.processing_class, "model_input_names", None)
-        return {
-            "model": self.model,
-            "world_size": self.accelerator.num_processes,
-            "process_index": self.accelerator.process_index,
-            "model_input_name": names[0] if names else None,
-        }
+        return names[0] if names else None
 
     def num_examples(self, dataloader: torch.utils.data.DataLoader) -> int:
         """Examples behind a dataloader: its dataset's length, else batches x batch size."""

@@ -244,7 +244,7 @@ class EvaluationMixin:
         with torch.no_grad():
             if has_labels or loss_without_labels:
                 with self.compute_loss_context_manager():
-                    num_items = self._num_items_in_batch([inputs], self.args.device)
+                    num_items = self._get_num_items_in_batch([inputs], self.args.device)
                     loss, outputs = self.compute_loss(
                         model, inputs, return_outputs=True, num_items_in_batch=num_items
                     )
@@ -336,7 +336,7 @@ class EvaluationMixin:
                 model = model.to(dtype=torch.float16, device=self.args.device)
             elif self.args.bf16_full_eval:
                 model = model.to(dtype=torch.bfloat16, device=self.args.device)
-        return model
+        return self._wrap_model(model, training=False)
 
     def _gather_for_metrics(self, tensors: Any) -> Any:
         if self.accelerator.num_processes == 1:

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from . import checkpoints as ckpt
+from .adapters import carries_adapters, has_adapter_weights, is_peft_model, load_adapter_checkpoint
 from .nonfinite import checkpoint_to_keep
 from .results import (
     OPTIMIZER_NAME,
@@ -179,21 +180,32 @@ class SavingMixin:
 
     # --------------------------------------------------------------------------- reading
 
-    def _load_model_from_checkpoint(
-        self, checkpoint: str, model: torch.nn.Module | None = None
+    def _load_from_checkpoint(
+        self, resume_from_checkpoint: str, model: torch.nn.Module | None = None
     ) -> None:
+        """Load the model weights of a checkpoint folder (full weights or a PEFT adapter)."""
         model = model if model is not None else self.model
         if self.is_deepspeed_enabled:
-            from accelerate.utils import DistributedType  # noqa: F401  (deepspeed loads its own files)
-
-            self.model_wrapped.load_checkpoint(checkpoint, load_module_strict=True)
+            self.model_wrapped.load_checkpoint(
+                resume_from_checkpoint, load_module_strict=not is_peft_model(self.model)
+            )
             return
         if self.is_fsdp_enabled:
             from accelerate.utils import load_fsdp_model
 
-            load_fsdp_model(self.accelerator.state.fsdp_plugin, self.accelerator, model, checkpoint)
+            load_fsdp_model(
+                self.accelerator.state.fsdp_plugin, self.accelerator, model, resume_from_checkpoint
+            )
             return
-        ckpt.load_model_weights(self._plain_model(model), checkpoint)
+        plain = self._plain_model(model)
+        if carries_adapters(plain) and has_adapter_weights(resume_from_checkpoint):
+            load_adapter_checkpoint(plain, resume_from_checkpoint, is_trainable=True)
+            return
+        self._issue_warnings_after_load(ckpt.load_model_weights(plain, resume_from_checkpoint))
+
+    def _issue_warnings_after_load(self, load_result: Any) -> None:
+        """Warn about missing or unexpected keys after loading weights (override to change)."""
+        ckpt.warn_after_load(self._plain_model(), load_result)
 
     def _load_optimizer_and_scheduler(self, checkpoint: str) -> None:
         optimizer_file = os.path.join(checkpoint, OPTIMIZER_NAME)
@@ -249,16 +261,24 @@ class SavingMixin:
         return None if states is None else states.get(LOSS_WINDOW_KEY)
 
     def _load_best_model(self) -> None:
+        """Load the weights of ``state.best_model_checkpoint`` (full model or adapter)."""
         best = self.state.best_model_checkpoint
         logger.info("Loading best model from %s (score: %s).", best, self.state.best_metric)
+        plain = self._plain_model()
         if self.is_deepspeed_enabled or self.is_fsdp_enabled:
-            self._load_model_from_checkpoint(best, self.model_wrapped)
+            self._load_from_checkpoint(best, self.model_wrapped)
+        elif carries_adapters(plain) and has_adapter_weights(best):
+            load_adapter_checkpoint(plain, best, is_trainable=False)
         elif ckpt.has_model_weights(best):
-            ckpt.load_model_weights(self._plain_model(), best)
+            self._issue_warnings_after_load(ckpt.load_model_weights(plain, best))
         else:
+            hint = (
+                "every process saves on its own node only with save_on_each_node=True"
+                if self.args.world_size > 1
+                else "it was deleted or never written"
+            )
             logger.warning(
-                "Could not find the best model in %s; with several nodes, set save_on_each_node=True.",
-                best,
+                "Could not load the best model: %s holds no model weights (%s).", best, hint
             )
 
     def _load_callback_state(self) -> None:

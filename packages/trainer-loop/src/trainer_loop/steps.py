@@ -20,13 +20,33 @@ class StepMixin:
     """One batch: moving inputs, the loss, forward and backward, clipping, token and FLOs counts."""
 
     def _prepare_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        device = self.args.device
-        if device.type == "cpu" and self._accelerator_device_type() == "cpu":
+        """Move a batch to the training device (a no-op on CPU unless ``_prepare_input`` is overridden)."""
+        if (
+            self.args.device.type == "cpu"
+            and self._accelerator_device_type() == "cpu"
+            and type(self)._prepare_input is StepMixin._prepare_input
+        ):
             return inputs
-        return {
-            k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v
-            for k, v in inputs.items()
-        }
+        inputs = self._prepare_input(inputs)
+        if isinstance(inputs, Mapping) and len(inputs) == 0:
+            raise ValueError(
+                "The batch received was empty: the collator returned no inputs. Check the dataset "
+                "columns, the data collator and remove_unused_columns."
+            )
+        return inputs
+
+    def _prepare_input(self, data: Any) -> Any:
+        """Move one value to the device: tensors, and mappings, lists and tuples of them."""
+        if isinstance(data, Mapping):
+            return type(data)({k: self._prepare_input(v) for k, v in data.items()})
+        if isinstance(data, (tuple, list)):
+            return type(data)(self._prepare_input(v) for v in data)
+        if isinstance(data, torch.Tensor):
+            if self.is_deepspeed_enabled and (torch.is_floating_point(data) or data.is_complex()):
+                dtype = self.accelerator.state.deepspeed_plugin.hf_ds_config.dtype()
+                return data.to(device=self.args.device, dtype=dtype, non_blocking=True)
+            return data.to(self.args.device, non_blocking=True)
+        return data
 
     def _accelerator_device_type(self) -> str:
         # Looked up through several properties of accelerate's state; cached per accelerator.
@@ -103,21 +123,25 @@ class StepMixin:
         self._backward(loss)
         return loss.detach()
 
-    def _clip_gradients(self, model) -> torch.Tensor | float | None:
-        """Clip to ``max_grad_norm``; without clipping (0 or None) still return the norm to log."""
+    def _clip_grad_norm(self, model) -> torch.Tensor | float | None:
+        """Clip the gradients to ``max_grad_norm``; returns their norm before clipping."""
+        if self.is_deepspeed_enabled:  # the engine clips inside its step
+            return self.accelerator.deepspeed_engine_wrapped.engine.get_global_grad_norm()
         max_norm = self.args.max_grad_norm
-        clip = max_norm is not None and max_norm > 0
+        if self._accelerate_wrapped:  # unscales mixed-precision gradients first
+            return self.accelerator.clip_grad_norm_(model.parameters(), max_norm)
+        return torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+
+    def _get_grad_norm(self, model, grad_norm=None) -> torch.Tensor | float | None:
+        """The gradient norm to log: ``grad_norm`` from clipping, else measured without clipping."""
+        if grad_norm is not None:
+            return grad_norm
         if self.is_deepspeed_enabled:
             return self.accelerator.deepspeed_engine_wrapped.engine.get_global_grad_norm()
         if self._accelerate_wrapped:
-            # An infinite bound measures (after unscaling mixed-precision gradients) without clipping.
-            return self.accelerator.clip_grad_norm_(
-                model.parameters(), max_norm if clip else float("inf")
-            )
-        if not clip:
-            grads = [p.grad for p in model.parameters() if p.grad is not None]
-            return torch.nn.utils.get_total_norm(grads) if grads else None
-        return torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+            return self.accelerator.clip_grad_norm_(model.parameters(), float("inf"))
+        grads = [p.grad for p in model.parameters() if p.grad is not None]
+        return torch.nn.utils.get_total_norm(grads) if grads else None
 
     def _track_num_input_tokens(self, inputs) -> None:
         main_input_name = getattr(self.model, "main_input_name", "input_ids")
@@ -166,9 +190,12 @@ class StepMixin:
                 batch_samples.append(next(epoch_iterator))
             except StopIteration:
                 break
-        return batch_samples, self._num_items_in_batch(batch_samples, device)
+        return batch_samples, self._get_num_items_in_batch(batch_samples, device)
 
-    def _num_items_in_batch(self, batch_samples: list, device: torch.device) -> torch.Tensor | None:
+    def _get_num_items_in_batch(
+        self, batch_samples: list, device: torch.device
+    ) -> torch.Tensor | int | None:
+        """Label tokens (labels other than -100) in these micro-batches, when the loss divides by them."""
         if not batch_samples or not (
             self.model_accepts_loss_kwargs or self.compute_loss_func is not None
         ):

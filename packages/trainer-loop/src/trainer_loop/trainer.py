@@ -95,7 +95,7 @@ class Trainer(
         self.is_model_parallel = _is_model_parallel(model, args)
         self.place_model_on_device = self._decide_placement()
         if self.place_model_on_device:
-            model = model.to(args.device)
+            self._move_model_to_device(model, args.device)
         self.model = self.model_wrapped = model
 
         self.processing_class = processing_class
@@ -153,6 +153,7 @@ class Trainer(
         self.hp_search_backend = None
         self.current_flos = 0.0
         self._signature_columns: list[str] | None = None
+        self._eval_dataloaders: dict[str, Any] = {}
         self._train_batch_size = args.train_batch_size
         self._created_lr_scheduler = False
         self.control = self.callback_handler.on_init_end(args, self.state, self.control)
@@ -182,6 +183,28 @@ class Trainer(
             or args.fp16_full_eval
             or args.bf16_full_eval
         )
+
+    def _move_model_to_device(self, model: nn.Module, device: torch.device) -> None:
+        """Put the model's parameters and buffers on ``device`` (not for a model spread over devices)."""
+        if getattr(model, "hf_device_map", None) is not None:
+            logger.warning(
+                "The model is spread over several devices; it is not moved to %s.", device
+            )
+            return
+        model.to(device)
+
+    def _wrap_model(
+        self, model: nn.Module, training: bool = True, dataloader: Any = None
+    ) -> nn.Module:
+        """The model as the loop runs it: ``nn.DataParallel`` over several GPUs of one process.
+
+        DDP, FSDP and DeepSpeed wrapping are accelerate's, afterwards. An already wrapped model
+        is returned as it is. Override to wrap the model your own way.
+        """
+        already_wrapped = hasattr(model, "module") or hasattr(model, "_orig_mod")
+        if already_wrapped or self.args.n_gpu <= 1 or getattr(model, "is_loaded_in_8bit", False):
+            return model
+        return nn.DataParallel(model)
 
     def _default_collator(self) -> Callable:
         if self.processing_class is not None and hasattr(self.processing_class, "pad"):

@@ -53,7 +53,7 @@ class TrainingLoopMixin(RunSetupMixin):
             self.model = self.model_wrapped = self.call_model_init(trial)
             self.optimizer, self.lr_scheduler = None, None
             if self.place_model_on_device:
-                self.model = self.model_wrapped = self.model.to(args.device)
+                self._move_model_to_device(self.model, args.device)
             self._signature_columns = None
         elif (args.fp16_full_eval or args.bf16_full_eval) and not self.is_model_parallel:
             self.model = self.model.to(args.device)
@@ -66,7 +66,7 @@ class TrainingLoopMixin(RunSetupMixin):
         self._hp_search_setup(trial)
         if checkpoint is not None:
             if not self.is_deepspeed_enabled and not self.is_fsdp_enabled:
-                self._load_model_from_checkpoint(checkpoint)
+                self._load_from_checkpoint(checkpoint)
             if args.auto_find_batch_size:
                 saved = TrainerState.load_from_json(os.path.join(checkpoint, TRAINER_STATE_NAME))
                 if saved.train_batch_size is not None:
@@ -180,6 +180,8 @@ class TrainingLoopMixin(RunSetupMixin):
 
         step = batches_to_skip - 1
         remainder = steps_in_epoch % accumulation or accumulation
+        set_sync_gradients = self.accelerator.gradient_state._set_sync_gradients
+        clip = args.max_grad_norm is not None and args.max_grad_norm > 0
         grad_norm = learning_rate = None
         for update_step in range(batches_to_skip // accumulation, updates_per_epoch):
             num_batches = accumulation if update_step != updates_per_epoch - 1 else remainder
@@ -192,6 +194,9 @@ class TrainingLoopMixin(RunSetupMixin):
                 is_update = (step + 1) % accumulation == 0 or step + 1 == steps_in_epoch
                 if step % accumulation == 0:
                     self.control = handler.on_step_begin(args, self.state, self.control)
+                # accelerate's sync_gradients says whether this micro-batch ends an accumulation
+                # cycle; subclasses (TRL) read it to act once per optimizer step.
+                set_sync_gradients(is_update)
                 with self._sync_context(model, last=i == len(batch_samples) - 1):
                     loss = self.training_step(model, inputs, num_items_in_batch)
                 self._accumulate_loss(loss)
@@ -202,7 +207,8 @@ class TrainingLoopMixin(RunSetupMixin):
                 if not is_update:
                     self.control = handler.on_substep_end(args, self.state, self.control)
                     continue
-                grad_norm = self._clip_gradients(model)
+                grad_norm = self._clip_grad_norm(model) if clip else None
+                grad_norm = self._get_grad_norm(model, grad_norm=grad_norm)
                 self._nonfinite.observe(loss, grad_norm, self.state.global_step + 1)
                 self.control = handler.on_pre_optimizer_step(args, self.state, self.control)
                 self.optimizer.step()
@@ -218,7 +224,14 @@ class TrainingLoopMixin(RunSetupMixin):
                 self.state.epoch = epoch + (step + 1) / steps_in_epoch
                 self.control = handler.on_step_end(args, self.state, self.control)
                 self._maybe_log_save_evaluate(
-                    grad_norm, model, trial, epoch, ignore_keys_for_eval, start_time, learning_rate
+                    self._tr_loss,
+                    grad_norm,
+                    model,
+                    trial,
+                    epoch,
+                    ignore_keys_for_eval,
+                    start_time,
+                    learning_rate,
                 )
                 if self.control.should_epoch_stop or self.control.should_training_stop:
                     break
@@ -233,15 +246,34 @@ class TrainingLoopMixin(RunSetupMixin):
             self.control.should_training_stop = True
         self.control = handler.on_epoch_end(args, self.state, self.control)
         self._maybe_log_save_evaluate(
-            grad_norm, model, trial, epoch, ignore_keys_for_eval, start_time, learning_rate
+            self._tr_loss,
+            grad_norm,
+            model,
+            trial,
+            epoch,
+            ignore_keys_for_eval,
+            start_time,
+            learning_rate,
         )
 
     def _maybe_log_save_evaluate(
-        self, grad_norm, model, trial, epoch, ignore_keys_for_eval, start_time, learning_rate=None
+        self,
+        tr_loss,
+        grad_norm,
+        model,
+        trial,
+        epoch,
+        ignore_keys_for_eval,
+        start_time,
+        learning_rate=None,
     ) -> None:
+        """After an optimizer step: log, evaluate and save as the callbacks' ``control`` asks.
+
+        ``tr_loss`` is the running loss since the last log (a tensor, zeroed in place when logged).
+        """
         if self.control.should_log and self.state.global_step > self._globalstep_last_logged:
-            window_loss = self._gather_scalar(self._tr_loss)
-            self._tr_loss.zero_()
+            window_loss = self._gather_scalar(tr_loss)
+            tr_loss.zero_()
             logs: dict[str, float] = {
                 "loss": window_loss / (self.state.global_step - self._globalstep_last_logged)
             }

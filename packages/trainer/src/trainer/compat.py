@@ -1,0 +1,134 @@
+"""Run libraries written against transformers' Trainer (TRL, sentence-transformers, setfit) on ours.
+
+Such libraries subclass ``transformers.Trainer`` and ``transformers.TrainingArguments`` at import
+time. :func:`install_as_transformers` puts this project's classes under transformers' names, in the
+top-level package and in the submodules those names are imported from, so a library imported
+*after* the call builds its trainers on this loop with no change to its code::
+
+    import trainer
+    trainer.install_as_transformers()
+
+    from trl import SFTConfig, SFTTrainer  # SFTTrainer now subclasses trainer.Trainer
+
+transformers itself is imported here, and only when the call is made; the rest of this project
+never imports it. :func:`restore_transformers` puts the original classes back (for tests and for
+code that needs both in one process).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+#: Our public name -> the module of ours that defines it.
+_OURS: dict[str, str] = {
+    "Trainer": "trainer_loop",
+    "TrainingArguments": "trainer_args",
+    "Seq2SeqTrainer": "trainer_seq2seq",
+    "Seq2SeqTrainingArguments": "trainer_seq2seq",
+    "TrainerCallback": "trainer_loop",
+    "TrainerState": "trainer_loop",
+    "TrainerControl": "trainer_loop",
+    "CallbackHandler": "trainer_loop",
+    "DefaultFlowCallback": "trainer_loop",
+    "PrinterCallback": "trainer_loop",
+    "ProgressCallback": "trainer_loop",
+    "EarlyStoppingCallback": "trainer_loop",
+    "ExportableState": "trainer_loop",
+    "EvalPrediction": "trainer_loop",
+    "EvalLoopOutput": "trainer_loop",
+    "PredictionOutput": "trainer_loop",
+    "TrainOutput": "trainer_loop",
+    "BestRun": "trainer_loop",
+    "HPSearchBackend": "trainer_loop",
+    "IntervalStrategy": "trainer_args",
+    "SaveStrategy": "trainer_args",
+    "HubStrategy": "trainer_args",
+    "SchedulerType": "trainer_args",
+    "OptimizerNames": "trainer_args",
+    "ParallelMode": "trainer_args",
+}
+
+#: transformers modules whose attributes of these names are replaced (where the module has them).
+_TRANSFORMERS_MODULES = (
+    "transformers",
+    "transformers.trainer",
+    "transformers.training_args",
+    "transformers.training_args_seq2seq",
+    "transformers.trainer_seq2seq",
+    "transformers.trainer_callback",
+    "transformers.trainer_utils",
+)
+
+#: Libraries whose classes are bound at import time: imported before the call, they keep
+#: transformers' classes.
+_DEPENDENT_LIBRARIES = ("trl", "sentence_transformers", "setfit")
+
+_originals: dict[tuple[str, str], Any] = {}
+
+
+def install_as_transformers() -> None:
+    """Make transformers' Trainer, argument, callback and result names resolve to this project's.
+
+    Call it before importing the library that subclasses them. Calling it again does nothing.
+    Afterwards ``isinstance(trainer, transformers.Trainer)`` holds for this project's trainers, and
+    ``from transformers import Trainer`` returns :class:`trainer.Trainer`.
+    """
+    try:
+        importlib.import_module("transformers")
+    except ImportError as err:
+        raise ImportError(
+            "install_as_transformers() needs transformers installed (`pip install transformers`): "
+            "it replaces transformers' classes for libraries that import them from there."
+        ) from err
+    early = [name for name in _DEPENDENT_LIBRARIES if name in sys.modules]
+    if early:
+        logger.warning(
+            "%s was imported before install_as_transformers(); classes it already defined keep "
+            "subclassing transformers.Trainer. Call install_as_transformers() first.",
+            ", ".join(early),
+        )
+    ours = {name: getattr(importlib.import_module(module), name) for name, module in _OURS.items()}
+    for module_name in _TRANSFORMERS_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:  # a submodule this transformers version does not have
+            continue
+        for name, replacement in ours.items():
+            key = (module_name, name)
+            if key in _originals:
+                continue
+            current = module.__dict__.get(name, _MISSING)
+            if current is _MISSING and module_name != "transformers":
+                continue
+            _originals[key] = current
+            setattr(module, name, replacement)
+
+
+def restore_transformers() -> None:
+    """Put back the classes :func:`install_as_transformers` replaced."""
+    for (module_name, name), original in list(_originals.items()):
+        module = sys.modules.get(module_name)
+        if module is not None:
+            if original is _MISSING:
+                module.__dict__.pop(name, None)
+            else:
+                setattr(module, name, original)
+        del _originals[(module_name, name)]
+
+
+def is_installed() -> bool:
+    """Whether :func:`install_as_transformers` is in effect."""
+    return bool(_originals)
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_MISSING = _Missing()
