@@ -1,4 +1,4 @@
-"""The ``trainer`` command: ``trainer demo`` and ``trainer train CONFIG``."""
+"""The ``trainer`` command: ``demo``, ``train CONFIG``, ``plot RUN`` and ``env`` (docs/cli.md)."""
 
 from __future__ import annotations
 
@@ -6,29 +6,71 @@ import argparse
 import sys
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="trainer", description="Train with the drop-in Trainer.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="train the bundled classifier on the bundled data")
-    train = commands.add_parser(
-        "train", help="train the bundled classifier with TrainingArguments from a file"
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trainer", description="Train transformer models with the drop-in Trainer."
     )
-    train.add_argument("config", help="a JSON or YAML file of TrainingArguments fields")
-    options = parser.parse_args(argv)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="run a bundled demo (default: the tiny GPT)")
+    demo.add_argument(
+        "which",
+        nargs="?",
+        choices=("lm", "moons"),
+        default="lm",
+        help="lm: fine-tune a tiny GPT on the bundled text; moons: a small classifier",
+    )
+    demo.add_argument("--output-dir", default=None, help="where to write (default: output/...)")
+    demo.add_argument("--max-steps", type=int, default=300, help="training steps of the lm demo")
+    train = commands.add_parser("train", help="train a model on data files, as a config says")
+    train.add_argument("config", help="a YAML or JSON file with task, model, data, training")
+    train.add_argument(
+        "--resume",
+        nargs="?",
+        const=True,
+        default=None,
+        metavar="CHECKPOINT",
+        help="continue from the newest checkpoint in output_dir, or from CHECKPOINT",
+    )
+    train.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set training.max_steps=10 (repeatable)",
+    )
+    plot = commands.add_parser("plot", help="draw loss and learning-rate curves to a PNG")
+    plot.add_argument("run", help="an output folder, a checkpoint folder or trainer_state.json")
+    plot.add_argument("-o", "--output", default=None, help="PNG path (default: next to the state)")
+    commands.add_parser("env", help="print versions for a bug report")
+    return parser
 
-    from trainer import demo
 
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``trainer`` command; returns the exit status."""
+    options = _parser().parse_args(argv)
     if options.command == "demo":
-        demo.run()
-        return 0
-    from trainer import HfArgumentParser, TrainingArguments
+        if options.which == "moons":
+            from trainer import demo
 
-    args_parser = HfArgumentParser(TrainingArguments)
-    if options.config.endswith((".yaml", ".yml")):
-        (args,) = args_parser.parse_yaml_file(options.config)
+            demo.run(output_dir=options.output_dir or "output/moons")
+        else:
+            from trainer import lm_demo
+
+            if options.max_steps < 4:
+                raise SystemExit(f"--max-steps={options.max_steps}: use at least 4")
+            lm_demo.run(options.output_dir or "output/harbour-gpt", options.max_steps)
+    elif options.command == "train":
+        from trainer import train_command
+
+        train_command.run(options.config, resume=options.resume, overrides=options.set)
+    elif options.command == "plot":
+        from trainer.plot import plot_run
+
+        print(plot_run(options.run, options.output))
     else:
-        (args,) = args_parser.parse_json_file(options.config)
-    demo.run(args)
+        from trainer.env_report import format_report, report
+
+        print(format_report(report()))
     return 0
 
 

@@ -1,4 +1,8 @@
-"""The bundled example: a small classifier trained on ``examples/data/moons.csv``."""
+"""The second demo (``trainer demo moons``): a small classifier on the two-moons points.
+
+The points ship inside the package (``trainer/data/moons.csv``), so the demo runs from an
+installed wheel as well as from the repository.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import csv
 import os
 from pathlib import Path
 
-DATA_FILE = Path(__file__).resolve().parents[4] / "examples" / "data" / "moons.csv"
+DATA_FILE = Path(__file__).resolve().parent / "data" / "moons.csv"
 
 
 def load_moons(path: str | os.PathLike = DATA_FILE):
@@ -51,17 +55,18 @@ def build_model(hidden: int = 64):
 
 
 def accuracy(prediction) -> dict[str, float]:
+    """Share of points whose most likely class is the label."""
     predicted = prediction.predictions.argmax(-1)
     return {"accuracy": float((predicted == prediction.label_ids).mean())}
 
 
-def run(args=None) -> dict[str, float]:
+def run(args=None, output_dir: str = "output/moons") -> dict[str, float]:
     """Train, evaluate and save; returns the final evaluation metrics."""
     from trainer import Trainer, TrainingArguments
 
     if args is None:
         args = TrainingArguments(
-            output_dir="output/moons",
+            output_dir=output_dir,
             num_train_epochs=8,
             per_device_train_batch_size=32,
             learning_rate=3e-3,
@@ -88,7 +93,6 @@ def run(args=None) -> dict[str, float]:
     trainer.log_metrics("eval", metrics)
     trainer.save_model()
     trainer.save_metrics("all", {**result.metrics, **metrics})
-    print(
-        f"\nCheckpoints and the final model are in {args.output_dir}; best: {trainer.state.best_model_checkpoint}"
-    )
+    print(f"\nCheckpoints and the final model are in {args.output_dir}")
+    print(f"best checkpoint: {trainer.state.best_model_checkpoint}")
     return metrics

@@ -1,0 +1,127 @@
+"""The main job (``trainer demo``): fine-tune a tiny GPT-style model on the bundled text.
+
+Everything ships with the package: the text (``trainer/data/corpus.txt``, written for this demo),
+a byte-level tokenizer and the model code. About a minute on two CPU cores: a progress bar,
+evaluation perplexity falling, a sample before and after, checkpoints, a loss-curve PNG and a
+summary of where the files are.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+CORPUS = Path(__file__).resolve().parent / "data" / "corpus.txt"
+PROMPT = "The lighthouse"
+BLOCK = 128
+
+
+def paragraphs(path: str | os.PathLike = CORPUS) -> list[str]:
+    """The corpus as paragraphs (blank-line separated, lines rejoined)."""
+    text = Path(path).read_text(encoding="utf-8")
+    return [" ".join(p.split()) for p in text.split("\n\n") if p.strip()]
+
+
+def split_corpus(parts: list[str], every: int = 10) -> tuple[list[str], list[str]]:
+    """Every ``every``-th paragraph is held out for evaluation."""
+    held = [p for i, p in enumerate(parts) if i % every == every // 2]
+    kept = [p for i, p in enumerate(parts) if i % every != every // 2]
+    return kept, held
+
+
+def sample(model: Any, tokenizer: Any, prompt: str = PROMPT, tokens: int = 120) -> str:
+    """A seeded sample continuing ``prompt``."""
+    import torch
+
+    device = next(model.parameters()).device
+    ids = torch.tensor([tokenizer.encode(prompt)], device=device)
+    return tokenizer.decode(model.generate(ids, max_new_tokens=tokens, seed=0)[0])
+
+
+def default_arguments(output_dir: str, max_steps: int) -> Any:
+    """The demo's TrainingArguments: evaluation and a checkpoint every quarter of the run."""
+    from trainer_args import TrainingArguments
+
+    quarter = max(1, max_steps // 4)
+    return TrainingArguments(
+        output_dir=output_dir,
+        max_steps=max_steps,
+        per_device_train_batch_size=16,
+        per_device_eval_batch_size=32,
+        learning_rate=5e-3,
+        weight_decay=0.01,
+        warmup_steps=0.1,
+        lr_scheduler_type="cosine",
+        logging_steps=max(1, max_steps // 20),
+        eval_strategy="steps",
+        eval_steps=quarter,
+        save_strategy="steps",
+        save_steps=quarter,
+        save_total_limit=2,
+        report_to="none",
+        use_cpu=True,
+        seed=0,
+    )
+
+
+def run(output_dir: str = "output/harbour-gpt", max_steps: int = 300) -> dict[str, Any]:
+    """Train, evaluate, sample, plot and save; returns perplexities and file locations."""
+    from trainer_loop import Trainer
+
+    from trainer import lm_data
+    from trainer.byte_tokenizer import ByteTokenizer
+    from trainer.tiny_gpt import TinyGPTConfig, build_tiny_gpt
+
+    tokenizer = ByteTokenizer()
+    train_text, eval_text = split_corpus(paragraphs())
+    train = lm_data.packed_dataset(tokenizer, train_text, BLOCK)
+    evaluation = lm_data.packed_dataset(tokenizer, eval_text, BLOCK)
+    model = build_tiny_gpt(**TinyGPTConfig(vocab_size=len(tokenizer), n_positions=BLOCK).to_dict())
+    args = default_arguments(output_dir, max_steps)
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=train,
+        eval_dataset=evaluation,
+        data_collator=lm_data.CausalLMCollator(tokenizer.pad_token_id),
+        processing_class=tokenizer,
+        compute_metrics=lm_data.perplexity,
+        preprocess_logits_for_metrics=lm_data.token_losses,
+    )
+    size = sum(p.numel() for p in model.parameters())
+    print(
+        f"Tiny GPT: {size / 1e6:.2f}M parameters, {len(train)} training and {len(evaluation)} "
+        f"evaluation blocks of {BLOCK} bytes from {CORPUS.name}\n"
+    )
+    before_text = sample(model, tokenizer)
+    before = trainer.evaluate()["eval_perplexity"]
+    print(f"\nBefore training (perplexity {before:.1f}):\n  {before_text!r}\n")
+    trainer.train()
+    after = trainer.evaluate()["eval_perplexity"]
+    after_text = sample(model, tokenizer)
+    print(f"\nAfter training (perplexity {after:.1f}):\n  {after_text!r}\n")
+    trainer.save_model()
+    trainer.save_state()
+    return _finish(trainer, args.output_dir, before, after)
+
+
+def _finish(trainer: Any, output_dir: str, before: float, after: float) -> dict[str, Any]:
+    metrics = {"perplexity_before": before, "perplexity_after": after}
+    trainer.save_metrics("demo", metrics)
+    plot_file = None
+    try:
+        from trainer.plot import plot_run
+
+        plot_file = str(plot_run(output_dir))
+    except ImportError as err:
+        print(f"(no loss-curve PNG: {err})")
+    checkpoints = sorted(p.name for p in Path(output_dir).glob("checkpoint-*"))
+    root = os.path.abspath(output_dir)
+    print(f"Evaluation perplexity: {before:.1f} before training, {after:.1f} after.")
+    print(f"Final model and tokenizer: {root}")
+    print(f"Checkpoints: {', '.join(os.path.join(root, c) for c in checkpoints) or 'none'}")
+    if plot_file:
+        print(f"Loss curves: {os.path.abspath(plot_file)}")
+    print(f"Training log: {os.path.join(root, 'trainer_state.json')}")
+    return {**metrics, "output_dir": root, "checkpoints": checkpoints, "plot": plot_file}
