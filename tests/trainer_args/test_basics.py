@@ -90,9 +90,9 @@ def test_enum_members_are_strings():
     for enum_cls in (IntervalStrategy, SaveStrategy, HubStrategy, SchedulerType, OptimizerNames, FSDPOption,
                      DebugOption, ParallelMode):  # fmt: skip
         for member in enum_cls:
-            assert (
-                isinstance(member, str) and member == member.value and str(member) == member.value
-            )
+            assert isinstance(member, str) and member == member.value
+            # As in transformers: str() names the member, .value is the plain string.
+            assert str(member) == f"{enum_cls.__name__}.{member.name}" == f"{member}"
     assert len(OptimizerNames) == 42 and len(SchedulerType) == 11
     assert SaveStrategy.values() == ["no", "steps", "epoch", "best"]
     with pytest.raises(ValueError, match="did you mean 'epoch'"):

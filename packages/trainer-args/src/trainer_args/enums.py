@@ -1,7 +1,8 @@
 """String enumerations accepted by :class:`~trainer_args.TrainingArguments`.
 
 Every member compares equal to its string value (``IntervalStrategy.STEPS == "steps"``), so code
-written against either the enum or the plain string keeps working.
+written against either the enum or the plain string keeps working. ``str(member)`` is
+``"IntervalStrategy.STEPS"`` as in transformers; ``member.value`` is the plain string.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ class _StrChoice(str, Enum):
     def _missing_(cls, value):
         raise invalid_choice(cls.__name__, value, [m.value for m in cls])
 
-    def __str__(self) -> str:
-        return str(self.value)
+    # ``str()`` and f-strings give ``"SaveStrategy.STEPS"``, as transformers' enums do; use
+    # ``.value`` (or compare with ``==``) for the plain string.
 
     @classmethod
     def values(cls) -> list[str]:
