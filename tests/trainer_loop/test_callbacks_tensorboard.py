@@ -8,12 +8,15 @@ import os
 from types import SimpleNamespace
 
 import pytest
-from trainer_loop import integrations
 from trainer_loop.integrations import (
+    INTEGRATION_TO_CALLBACK,
     TensorBoardCallback,
+    get_available_reporting_integrations,
     get_reporting_integration_callbacks,
     rewrite_logs,
 )
+from trainer_loop.integrations import base as integration_base
+from trainer_loop.integrations import tensorboard as tensorboard_module
 from trainer_loop.state import TrainerControl, TrainerState
 
 
@@ -107,7 +110,7 @@ def test_only_main_process_writes(tmp_path, no_env):
 
 
 def test_missing_tensorboard_names_the_extra(monkeypatch):
-    monkeypatch.setattr(integrations, "is_tensorboard_available", lambda: False)
+    monkeypatch.setattr(tensorboard_module, "is_tensorboard_available", lambda: False)
     with pytest.raises(ImportError, match=r'pip install "trainer-loop\[tensorboard\]"'):
         TensorBoardCallback()
     with pytest.raises(ImportError, match=r"trainer-loop\[tensorboard\]"):
@@ -124,18 +127,24 @@ def test_reporting_lookup(monkeypatch):
     assert get_reporting_integration_callbacks(["tensorboard", "tensorboard"]) == [
         TensorBoardCallback
     ]
-    assert get_reporting_integration_callbacks("all") == [TensorBoardCallback]
+    everything = get_reporting_integration_callbacks("all")
+    assert TensorBoardCallback in everything
+    assert everything == [
+        INTEGRATION_TO_CALLBACK[n] for n in get_available_reporting_integrations()
+    ]
     with pytest.raises(ValueError, match="tensorboard.*wandb"):
         get_reporting_integration_callbacks(["tensorbored"])
 
 
-def test_known_but_unavailable_integrations(monkeypatch):
-    if importlib.util.find_spec("wandb") is None:
-        with pytest.raises(ImportError, match="pip install wandb"):
-            get_reporting_integration_callbacks("wandb")
-    monkeypatch.setattr(integrations, "_has_module", lambda name: True)
-    with pytest.raises(NotImplementedError, match="mlflow"):
-        get_reporting_integration_callbacks(["mlflow"])
+def test_missing_client_names_the_extra(monkeypatch):
+    missing = {"wandb", "mlflow"}
+    real = integration_base.has_module
+    monkeypatch.setattr(integration_base, "has_module", lambda n: n not in missing and real(n))
+    for name in ("wandb", "mlflow"):
+        module = importlib.import_module(f"trainer_loop.integrations.{name}")
+        monkeypatch.setattr(module, "has_module", integration_base.has_module)
+        with pytest.raises(ImportError, match=rf'pip install "trainer-loop\[{name}\]"'):
+            get_reporting_integration_callbacks([name])
 
 
 def test_with_trainer_args(tmp_path, no_env):

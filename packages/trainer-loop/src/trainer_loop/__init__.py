@@ -7,7 +7,22 @@ from .callbacks_builtin import (
     PrinterCallback,
     ProgressCallback,
 )
-from .integrations import TensorBoardCallback, get_reporting_integration_callbacks
+from .integrations import (
+    AzureMLCallback,
+    ClearMLCallback,
+    CodeCarbonCallback,
+    CometCallback,
+    DagsHubCallback,
+    DVCLiveCallback,
+    FlyteCallback,
+    MLflowCallback,
+    NeptuneCallback,
+    SwanLabCallback,
+    TensorBoardCallback,
+    TrackioCallback,
+    WandbCallback,
+    get_reporting_integration_callbacks,
+)
 from .losses import LabelSmoother
 from .metrics import speed_metrics
 from .nonfinite import StopOnNonFiniteCallback
@@ -38,6 +53,19 @@ from .trainer import Trainer
 __version__ = "0.1.0"
 
 __all__ = [
+    "AzureMLCallback",
+    "ClearMLCallback",
+    "CodeCarbonCallback",
+    "CometCallback",
+    "DVCLiveCallback",
+    "DagsHubCallback",
+    "FlyteCallback",
+    "MLflowCallback",
+    "NeptuneCallback",
+    "SwanLabCallback",
+    "TensorBoardCallback",
+    "TrackioCallback",
+    "WandbCallback",
     "CONFIG_NAME",
     "FSDP_MODEL_NAME",
     "OPTIMIZER_NAME",
@@ -64,7 +92,6 @@ __all__ = [
     "RaftTrainer",
     "StopOnNonFiniteCallback",
     "ProgressCallback",
-    "TensorBoardCallback",
     "Trainer",
     "TrainerCallback",
     "TrainerControl",

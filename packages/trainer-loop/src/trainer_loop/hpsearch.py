@@ -1,11 +1,15 @@
-"""Hyperparameter search with optuna (``pip install "trainer-loop[optuna]"``)."""
+"""Hyperparameter search: optuna (``pip install "trainer-loop[optuna]"``) or Ray Tune.
+
+The Ray backend lives in ``hpsearch_ray``; this module picks the backend, applies a trial's values
+to the arguments and reports evaluations back to the search.
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from .results import BestRun
+from .results import BestRun, HPSearchBackend
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +70,11 @@ def apply_trial(trainer: Any, trial: Any) -> None:
 
 def report_trial(trainer: Any, trial: Any, step: int, metrics: dict[str, float]) -> None:
     """Record the objective and let optuna prune an unpromising trial."""
+    if str(trainer.hp_search_backend) == "ray":
+        from .hpsearch_ray import report_trial_ray
+
+        report_trial_ray(trainer, metrics)
+        return
     trainer.objective = trainer.compute_objective(dict(metrics))
     if isinstance(trial, dict) or isinstance(trainer.objective, (list, tuple)):
         return
@@ -78,6 +87,50 @@ def report_trial(trainer: Any, trial: Any, step: int, metrics: dict[str, float])
         raise optuna.TrialPruned()
 
 
+_HOSTED_BACKENDS = {
+    "wandb": "W&B sweeps are run by the wandb server (there is no offline sweep controller)",
+    "sigopt": "SigOpt was a hosted optimisation service and has been shut down",
+}
+
+
+def _has_module(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def resolve_backend(backend: Any) -> str:
+    """The backend's name: the one given, else optuna when installed, else ray.
+
+    Backends that need a hosted service raise ``ValueError`` saying so; an unknown one raises
+    ``ValueError`` listing the choices; no backend installed raises ``ImportError`` naming the
+    extras.
+    """
+    if backend is None:
+        if _has_module("optuna"):
+            return "optuna"
+        if _has_module("ray.tune"):
+            return "ray"
+        raise ImportError(
+            'hyperparameter_search needs optuna or Ray Tune: pip install "trainer-loop[optuna]" '
+            'or pip install "trainer-loop[ray]".'
+        )
+    name = str(getattr(backend, "value", backend))
+    if name in _HOSTED_BACKENDS:
+        raise ValueError(
+            f"hyperparameter_search(backend={name!r}) is not available: {_HOSTED_BACKENDS[name]}. "
+            "Use backend='optuna' (in-process) or backend='ray' (local or cluster)."
+        )
+    if name not in ("optuna", "ray"):
+        raise ValueError(
+            f"hyperparameter_search(backend={name!r}) is not supported; choose 'optuna' or 'ray'."
+        )
+    return name
+
+
 def run_hyperparameter_search(
     trainer: Any,
     hp_space=None,
@@ -88,15 +141,37 @@ def run_hyperparameter_search(
     hp_name=None,
     **kwargs: Any,
 ) -> BestRun | list[BestRun]:
-    """Run ``n_trials`` trainings with optuna and return the best one(s)."""
-    if backend is not None and str(getattr(backend, "value", backend)) != "optuna":
-        raise ValueError(
-            f"backend={backend!r} is not supported; this library searches with 'optuna'."
-        )
+    """Run ``n_trials`` trainings with optuna or Ray Tune and return the best one(s)."""
+    name = resolve_backend(backend)
     if trainer.model_init is None:
         raise RuntimeError(
             "hyperparameter_search needs a Trainer built with `model_init` (a fresh model per trial)."
         )
+    if name == "ray":
+        from .hpsearch_ray import default_hp_space_ray, import_ray_tune, run_hp_search_ray
+
+        if not isinstance(direction, str):
+            raise ValueError(
+                f"hyperparameter_search(backend='ray') takes one direction, got {direction!r}."
+            )
+        import_ray_tune()
+        trainer.hp_search_backend = HPSearchBackend.RAY
+        trainer.hp_space = hp_space or default_hp_space_ray
+        trainer.hp_name = hp_name
+        trainer.compute_objective = compute_objective or default_compute_objective
+        return run_hp_search_ray(trainer, n_trials, direction, **kwargs)
+    return _run_optuna(trainer, hp_space, compute_objective, n_trials, direction, hp_name, **kwargs)
+
+
+def _run_optuna(
+    trainer: Any,
+    hp_space,
+    compute_objective,
+    n_trials: int,
+    direction: str | list[str],
+    hp_name,
+    **kwargs: Any,
+) -> BestRun | list[BestRun]:
     optuna = _import_optuna()
     trainer.hp_search_backend = "optuna"
     trainer.hp_space = hp_space or default_hp_space_optuna

@@ -1,82 +1,22 @@
-"""Reporting integrations chosen with ``TrainingArguments.report_to``.
-
-trainer-loop ships a TensorBoard callback. The other names transformers accepts are recognised so
-that a script using them gets a precise message: install the package, or (when it is installed)
-pass your own callback, since no built-in one exists for it here yet.
-"""
+"""TensorBoard: scalars and texts written to event files (``report_to="tensorboard"``)."""
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
-import socket
-from datetime import datetime
 from typing import Any
 
-from .callbacks import TrainerCallback
+from ..callbacks import TrainerCallback
+from .base import default_logdir, has_module, rewrite_logs
 
 logger = logging.getLogger(__name__)
-
-__all__ = [
-    "INTEGRATION_PACKAGES",
-    "TensorBoardCallback",
-    "default_logdir",
-    "get_available_reporting_integrations",
-    "get_reporting_integration_callbacks",
-    "is_tensorboard_available",
-    "rewrite_logs",
-]
-
-# Every integration name transformers knows, with the package that provides it.
-INTEGRATION_PACKAGES: dict[str, str] = {
-    "azure_ml": "azureml",
-    "clearml": "clearml",
-    "codecarbon": "codecarbon",
-    "comet_ml": "comet_ml",
-    "dagshub": "dagshub",
-    "dvclive": "dvclive",
-    "flyte": "flytekit",
-    "mlflow": "mlflow",
-    "neptune": "neptune",
-    "swanlab": "swanlab",
-    "tensorboard": "tensorboard",
-    "trackio": "trackio",
-    "wandb": "wandb",
-}
 
 _TENSORBOARD_HINT = 'pip install "trainer-loop[tensorboard]"'
 
 
-def _has_module(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
-
-
 def is_tensorboard_available() -> bool:
     """Whether ``tensorboard`` (used through ``torch.utils.tensorboard``) or tensorboardX is installed."""
-    return _has_module("tensorboard") or _has_module("tensorboardX")
-
-
-def rewrite_logs(logs: dict[str, Any]) -> dict[str, Any]:
-    """Group log keys for dashboards: ``eval_x`` -> ``eval/x``, ``test_x`` -> ``test/x``, else ``train/x``."""
-    grouped: dict[str, Any] = {}
-    for key, value in logs.items():
-        if key.startswith("eval_"):
-            grouped["eval/" + key[5:]] = value
-        elif key.startswith("test_"):
-            grouped["test/" + key[5:]] = value
-        else:
-            grouped["train/" + key] = value
-    return grouped
-
-
-def default_logdir() -> str:
-    """``runs/<Mon DD_HH-MM-SS>_<hostname>``, the folder name PyTorch's SummaryWriter picks."""
-    stamp = datetime.now().strftime("%b%d_%H-%M-%S")
-    return os.path.join("runs", f"{stamp}_{socket.gethostname()}")
+    return has_module("tensorboard") or has_module("tensorboardX")
 
 
 class TensorBoardCallback(TrainerCallback):
@@ -158,70 +98,3 @@ class TensorBoardCallback(TrainerCallback):
         if self.tb_writer is not None:
             self.tb_writer.close()
             self.tb_writer = None
-
-
-# Integrations that have a built-in callback in this package.
-INTEGRATION_TO_CALLBACK: dict[str, type[TrainerCallback]] = {"tensorboard": TensorBoardCallback}
-
-
-def _is_installed(name: str) -> bool:
-    if name == "tensorboard":
-        return is_tensorboard_available()
-    return _has_module(INTEGRATION_PACKAGES[name])
-
-
-def get_available_reporting_integrations() -> list[str]:
-    """Integration names whose package is installed and that have a built-in callback here."""
-    return [name for name in INTEGRATION_TO_CALLBACK if _is_installed(name)]
-
-
-def _normalise(report_to: str | list[str] | tuple[str, ...] | None) -> list[str]:
-    if report_to is None:
-        return []
-    names = [report_to] if isinstance(report_to, str) else list(report_to)
-    result: list[str] = []
-    for name in names:
-        if name == "none":
-            continue
-        if name == "all":
-            result.extend(get_available_reporting_integrations())
-        else:
-            result.append(name)
-    return list(dict.fromkeys(result))
-
-
-def get_reporting_integration_callbacks(
-    report_to: str | list[str] | tuple[str, ...] | None,
-) -> list[type[TrainerCallback]]:
-    """The callback classes to install for ``report_to``.
-
-    ``None``, ``"none"`` and ``[]`` give no callback; ``"all"`` gives every supported integration
-    whose package is installed. An unknown name raises ``ValueError`` listing the known ones; a
-    known integration whose package is missing raises ``ImportError`` saying what to install; a
-    known integration without a built-in callback here raises ``NotImplementedError``.
-    """
-    names = _normalise(report_to)
-    for name in names:
-        if name not in INTEGRATION_PACKAGES:
-            raise ValueError(
-                f"report_to={name!r} is not supported; known integrations are "
-                f"{', '.join(sorted(INTEGRATION_PACKAGES))} (plus 'all' and 'none')."
-            )
-    callbacks: list[type[TrainerCallback]] = []
-    for name in names:
-        if not _is_installed(name):
-            hint = (
-                _TENSORBOARD_HINT
-                if name == "tensorboard"
-                else f"pip install {INTEGRATION_PACKAGES[name]}"
-            )
-            raise ImportError(
-                f"report_to={name!r} needs the {INTEGRATION_PACKAGES[name]} package: {hint}"
-            )
-        if name not in INTEGRATION_TO_CALLBACK:
-            raise NotImplementedError(
-                f"trainer-loop has no built-in callback for report_to={name!r} yet. Pass your own "
-                f"TrainerCallback with `callbacks=[...]` and drop {name!r} from report_to."
-            )
-        callbacks.append(INTEGRATION_TO_CALLBACK[name])
-    return callbacks
