@@ -1,0 +1,83 @@
+"""``trainer plot``, ``trainer env`` and the main demo (``trainer demo``)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+from trainer.cli import main
+
+
+def _state(tmp_path, folder="run"):
+    history = [
+        {"step": s, "loss": 3.0 / s, "learning_rate": 0.1 * (1 - s / 10)} for s in range(1, 10)
+    ]
+    history += [{"step": s, "eval_loss": 3.2 / s} for s in (3, 6, 9)]
+    run = tmp_path / folder
+    (run / "checkpoint-9").mkdir(parents=True)
+    (run / "checkpoint-9" / "trainer_state.json").write_text(json.dumps({"log_history": history}))
+    return run
+
+
+def test_plot_reads_the_newest_checkpoint_and_draws_the_curves(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    import matplotlib.image
+
+    run = _state(tmp_path)
+    assert main(["plot", str(run), "-o", str(tmp_path / "curves.png")]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "curves.png")
+    pixels = matplotlib.image.imread(tmp_path / "curves.png")
+    assert pixels.shape[0] > 300 and pixels.shape[1] > 400
+    rgb = pixels[..., :3]
+    # the three curves use matplotlib's blue, orange and green
+    for color in ((0.12, 0.47, 0.71), (1.0, 0.5, 0.05), (0.17, 0.63, 0.17)):
+        near = (abs(rgb - color) < 0.06).all(axis=-1)
+        assert near.sum() > 50, color
+
+
+def test_plot_curves_come_from_the_log_history(tmp_path):
+    from trainer.plot import curves, find_state_file
+
+    run = _state(tmp_path)
+    assert find_state_file(run) == run / "checkpoint-9" / "trainer_state.json"
+    history = json.loads(find_state_file(run).read_text())["log_history"]
+    series = curves(history)
+    assert [s for s, _ in series["eval_loss"]] == [3, 6, 9]
+    assert len(series["loss"]) == len(series["learning_rate"]) == 9
+
+
+def test_plot_without_a_state_file_says_what_to_pass(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no trainer_state.json"):
+        main(["plot", str(tmp_path)])
+
+
+def test_env_lists_versions(capsys):
+    assert main(["env"]) == 0
+    out = capsys.readouterr().out
+    for name in ("python", "torch", "accelerate", "deepspeed", "CUDA available", "trainer-loop"):
+        assert f"- {name}: " in out
+
+
+def test_demo_data_ships_inside_the_package():
+    from trainer import demo, lm_demo
+
+    assert lm_demo.CORPUS.is_file() and demo.DATA_FILE.is_file()
+    assert "site-packages" in str(lm_demo.CORPUS) or "/src/trainer/" in str(lm_demo.CORPUS)
+    assert 10_000 < lm_demo.CORPUS.stat().st_size < 500_000
+
+
+@pytest.mark.slow
+def test_main_demo_lowers_perplexity_and_writes_everything(tmp_path, capsys):
+    pytest.importorskip("datasets")
+    out = tmp_path / "demo"
+    assert main(["demo", "--output-dir", str(out), "--max-steps", "40"]) == 0
+    printed = capsys.readouterr().out
+    metrics = json.loads((out / "demo_results.json").read_text())
+    assert metrics["perplexity_after"] < metrics["perplexity_before"] / 5
+    assert "Before training" in printed and "After training" in printed
+    assert (out / "model.safetensors").is_file()
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-30", "checkpoint-40"]
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert (out / "loss_curves.png").stat().st_size > 10_000
+    assert f"Loss curves: {out / 'loss_curves.png'}" in printed
