@@ -11,6 +11,7 @@ import torch
 
 from . import checkpoints as ckpt
 from .adapters import carries_adapters, has_adapter_weights, is_peft_model, load_adapter_checkpoint
+from .lazy_deepspeed import deepspeed_import_skipped
 from .nonfinite import checkpoint_to_keep
 from .results import (
     OPTIMIZER_NAME,
@@ -58,7 +59,8 @@ class SavingMixin:
     def _save(self, output_dir: str, state_dict: dict | None = None) -> None:
         os.makedirs(output_dir, exist_ok=True)
         logger.info("Saving model checkpoint to %s", _final_path(output_dir))
-        ckpt.save_model_files(self._plain_model(), output_dir, state_dict=state_dict)
+        with deepspeed_import_skipped():
+            ckpt.save_model_files(self._plain_model(), output_dir, state_dict=state_dict)
         tokenizer = self.processing_class
         if tokenizer is None:
             tokenizer = getattr(self.data_collator, "tokenizer", None)
