@@ -80,4 +80,6 @@ def test_main_demo_lowers_perplexity_and_writes_everything(tmp_path, capsys):
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-30", "checkpoint-40"]
     if importlib.util.find_spec("matplotlib") is not None:
         assert (out / "loss_curves.png").stat().st_size > 10_000
-    assert f"Loss curves: {out / 'loss_curves.png'}" in printed
+        assert f"Loss curves: {out / 'loss_curves.png'}" in printed
+    else:
+        assert 'pip install "trainer[plot]"' in printed

@@ -20,7 +20,12 @@ def _parser() -> argparse.ArgumentParser:
         help="lm: fine-tune a tiny GPT on the bundled text; moons: a small classifier",
     )
     demo.add_argument("--output-dir", default=None, help="where to write (default: output/...)")
-    demo.add_argument("--max-steps", type=int, default=300, help="training steps of the lm demo")
+    demo.add_argument(
+        "--max-steps",
+        type=int,
+        default=None,
+        help="training steps (default: lm 300, moons 8 epochs)",
+    )
     train = commands.add_parser("train", help="train a model on data files, as a config says")
     train.add_argument("config", help="a YAML or JSON file with task, model, data, training")
     train.add_argument(
@@ -52,13 +57,14 @@ def main(argv: list[str] | None = None) -> int:
         if options.which == "moons":
             from trainer import demo
 
-            demo.run(output_dir=options.output_dir or "output/moons")
+            demo.run(output_dir=options.output_dir or "output/moons", max_steps=options.max_steps)
         else:
             from trainer import lm_demo
 
-            if options.max_steps < 4:
-                raise SystemExit(f"--max-steps={options.max_steps}: use at least 4")
-            lm_demo.run(options.output_dir or "output/harbour-gpt", options.max_steps)
+            steps = 300 if options.max_steps is None else options.max_steps
+            if steps < 4:
+                raise SystemExit(f"--max-steps={steps}: use at least 4")
+            lm_demo.run(options.output_dir or "output/harbour-gpt", steps)
     elif options.command == "train":
         from trainer import train_command
 

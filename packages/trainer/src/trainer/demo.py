@@ -60,7 +60,9 @@ def accuracy(prediction) -> dict[str, float]:
     return {"accuracy": float((predicted == prediction.label_ids).mean())}
 
 
-def run(args=None, output_dir: str = "output/moons") -> dict[str, float]:
+def run(
+    args=None, output_dir: str = "output/moons", max_steps: int | None = None
+) -> dict[str, float]:
     """Train, evaluate and save; returns the final evaluation metrics."""
     from trainer import Trainer, TrainingArguments
 
@@ -68,6 +70,7 @@ def run(args=None, output_dir: str = "output/moons") -> dict[str, float]:
         args = TrainingArguments(
             output_dir=output_dir,
             num_train_epochs=8,
+            max_steps=-1 if max_steps is None else max_steps,
             per_device_train_batch_size=32,
             learning_rate=3e-3,
             eval_strategy="epoch",
