@@ -110,13 +110,18 @@ def test_rotation_keeps_the_newest_checkpoint_with_finite_weights(tmp_path, capl
     )
 
 
-def test_watch_defers_the_read_to_poll():
+def test_watch_keeps_the_first_bad_step():
     watch = NonFiniteWatch()
     watch.observe(torch.tensor(1.0), torch.tensor(2.0), 1)
     watch.observe(torch.tensor(1.0), torch.tensor(float("inf")), 2)
     watch.observe(torch.tensor(float("nan")), torch.tensor(1.0), 3)
-    assert watch.first_step is None  # nothing read back yet
     assert watch.poll() == 2  # the first bad step, from the gradient norm
+    # tensors of several elements are reduced on their device, read back only by poll()
+    deferred = NonFiniteWatch()
+    deferred.observe(torch.tensor([1.0, float("nan")]), None, 4)
+    deferred.observe(torch.tensor([float("inf"), 0.0]), None, 5)
+    assert deferred.first_step is None
+    assert deferred.poll() == 4
     plain = NonFiniteWatch()
     plain.observe(torch.tensor(1.0), float("nan"), 7)  # a float norm (e.g. DeepSpeed)
     assert plain.poll() == 7

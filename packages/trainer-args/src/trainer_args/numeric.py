@@ -21,6 +21,7 @@ from ._errors import invalid_value
 TRUE_WORDS = ("yes", "true", "t", "y", "1")
 FALSE_WORDS = ("no", "false", "f", "n", "0")
 _KINDS = (bool, int, float)
+SEED_MAX = 2**32 - 1
 _kinds_cache: dict[type, dict[str, type]] = {}
 
 
@@ -121,6 +122,10 @@ def _fraction(args: Any, name: str) -> None:
         raise invalid_value(name, value, "expected a value in [0, 1)")
 
 
+def _strategy(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
 def check_ranges(args: Any) -> None:
     """Refuse numbers outside what the optimizer, the loss or the loop can use."""
     _at_least(args, "learning_rate", 0, "expected a learning rate >= 0")
@@ -132,6 +137,17 @@ def check_ranges(args: Any) -> None:
     _at_least(args, "max_grad_norm", 0, "expected a norm >= 0 (0 or None turns clipping off)")
     _at_least(args, "save_total_limit", 0, "expected a number of checkpoints >= 0, or None")
     _at_least(args, "eval_accumulation_steps", 1, "expected an integer >= 1, or None")
+    for name in ("seed", "data_seed"):
+        value = getattr(args, name)
+        if value is not None and not 0 <= value <= SEED_MAX:
+            raise invalid_value(name, value, "expected a seed in [0, 2**32 - 1] (numpy's range)")
+    _at_least(args, "eval_delay", 0, "expected a number of epochs or steps >= 0")
+    _at_least(args, "neftune_noise_alpha", 0, "expected a noise strength >= 0, or None")
+    _at_least(args, "dataloader_prefetch_factor", 1, "expected an integer >= 1, or None")
+    if args.ddp_timeout <= 0:
+        raise invalid_value("ddp_timeout", args.ddp_timeout, "expected a number of seconds > 0")
+    if _strategy(args.save_strategy) == "steps" and args.save_steps == 0:
+        raise invalid_value("save_steps", 0, "save_strategy='steps' needs a non-zero save_steps")
     if args.max_steps <= 0 and not args.num_train_epochs > 0:
         raise invalid_value(
             "num_train_epochs",

@@ -90,6 +90,8 @@ def _not_finite(value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, torch.Tensor):
+        if value.device.type == "cpu" and value.numel() == 1:
+            return not math.isfinite(value.item())  # reading a CPU scalar costs no sync
         return ~torch.isfinite(value.detach()).all()
     try:
         return not math.isfinite(float(value))
