@@ -89,7 +89,7 @@ def test_card_describes_the_run(make_args, make_trainer):
         "- lr_scheduler_type: linear",
         "- lr_scheduler_warmup_steps: 2",
         "- training_steps: 6",
-        "- optimizer: Use adamw_torch_fused with betas=(0.9,0.999)",
+        "- optimizer: Use OptimizerNames.ADAMW_TORCH_FUSED with betas=(0.9,0.999)",
     ):
         assert line in text, line
     assert "### Training results" in text

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import platform
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -86,7 +87,7 @@ _LOCAL_BUILDERS = frozenset(
 _FRAMEWORKS = (
     ("trainer-loop", "trainer-loop"),
     ("Transformers", "transformers"),
-    ("PyTorch", "torch"),
+    ("Pytorch", "torch"),  # spelled as transformers writes it
     ("Datasets", "datasets"),
     ("Tokenizers", "tokenizers"),
 )
@@ -212,16 +213,18 @@ def training_hyperparameters(args: Any) -> dict[str, Any]:
     if eval_batch * world_size != eval_batch:
         hp["total_eval_batch_size"] = eval_batch * world_size
 
-    optim = _plain(args.optim)
-    if optim:
+    if _plain(args.optim):
+        # Worded as transformers writes it: the optimizer as str() prints it
+        # ("OptimizerNames.ADAMW_TORCH_FUSED"), so cards from both libraries read alike.
+        optim = str(args.optim)
         extra = args.optim_args or "No additional optimizer arguments"
-        if "adam" in str(optim).lower():
+        if "adam" in optim.lower():
             hp["optimizer"] = (
                 f"Use {optim} with betas=({args.adam_beta1},{args.adam_beta2}) and "
                 f"epsilon={args.adam_epsilon} and optimizer_args={extra}"
             )
         else:
-            hp["optimizer"] = f"Use {optim} with optimizer_args={extra}"
+            hp["optimizer"] = f"Use {optim} and the args are:\n{extra}"
     hp["lr_scheduler_type"] = _plain(args.lr_scheduler_type)
     if args.warmup_steps:
         hp["lr_scheduler_warmup_steps"] = args.warmup_steps
@@ -246,6 +249,10 @@ def framework_versions(with_transformers: bool = True) -> dict[str, str]:
     versions: dict[str, str] = {}
     for label, distribution in _FRAMEWORKS:
         if distribution == "transformers" and not with_transformers:
+            continue
+        loaded = sys.modules.get(distribution) if distribution == "torch" else None
+        if loaded is not None:  # the build's own version string ("2.5.1+cu124"), as transformers
+            versions[label] = str(loaded.__version__)
             continue
         try:
             versions[label] = metadata.version(distribution)
