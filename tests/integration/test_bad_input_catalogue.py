@@ -8,7 +8,8 @@ Every case is classified the same way:
 * ``silent``: nothing was said and the run went on (or the behaviour asserted after it was wrong).
 
 The tests assert that every case is ``clear``. Run the file as a script to print the counts:
-``uv run --no-sync python tests/integration/test_bad_input_catalogue.py``.
+``uv run --no-sync python tests/integration/test_bad_input_catalogue.py`` (with
+``CATALOGUE_LIB=transformers`` to run the same inputs through transformers).
 """
 
 from __future__ import annotations
@@ -96,8 +97,15 @@ def classify(case: Case, tmp: Path) -> tuple[str, str]:
 # ------------------------------------------------------------------------------------ builders
 
 
+def _library():
+    """The library under test: ours, or transformers with CATALOGUE_LIB=transformers (script only)."""
+    import importlib
+
+    return importlib.import_module(os.environ.get("CATALOGUE_LIB", "trainer"))
+
+
 def _args(tmp: Path, **overrides):
-    from trainer import TrainingArguments
+    TrainingArguments = _library().TrainingArguments
 
     settings = dict(
         output_dir=str(tmp / "out"),
@@ -112,7 +120,7 @@ def _args(tmp: Path, **overrides):
 
 
 def _trainer(tmp: Path, model=None, callbacks=None, length: int = 32, **overrides):
-    from trainer import Trainer
+    Trainer = _library().Trainer
 
     return Trainer(
         model=model if model is not None else RegressionModel(),
@@ -131,7 +139,7 @@ def _checkpointed_run(tmp: Path, **overrides) -> Path:
 
 
 def _recorder():
-    from trainer import TrainerCallback
+    TrainerCallback = _library().TrainerCallback
 
     class Recorder(TrainerCallback):
         def __init__(self):
