@@ -49,10 +49,18 @@ def test_strings_parse_like_the_command_line(field, text, expected):
         ({"save_total_limit": -2}, "save_total_limit=-2 is not valid"),
         ({"eval_accumulation_steps": 0}, "eval_accumulation_steps=0 is not valid"),
         ({"num_train_epochs": 0}, "num_train_epochs=0 is not valid: .* set max_steps"),
+        (
+            {"num_train_epochs": float("inf")},
+            "num_train_epochs=inf is not valid: expected a finite",
+        ),
+        ({"learning_rate": float("inf")}, "learning_rate=inf is not valid: expected a finite"),
+        ({"seed": -1}, r"seed=-1 is not valid: expected a seed in [0, 2**32 - 1]"),
+        ({"save_strategy": "steps", "save_steps": 0}, "save_steps=0 is not valid"),
     ],
 )
 def test_bad_numbers_name_field_value_and_rule(kwargs, message):
-    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace(")", r"\)")):
+    pattern = message.replace("[", r"\[").replace(")", r"\)").replace("**", r"\*\*")
+    with pytest.raises(ValueError, match=pattern):
         TrainingArguments(output_dir="o", **kwargs)
 
 

@@ -148,9 +148,11 @@ def check_ranges(args: Any) -> None:
         raise invalid_value("ddp_timeout", args.ddp_timeout, "expected a number of seconds > 0")
     if _strategy(args.save_strategy) == "steps" and args.save_steps == 0:
         raise invalid_value("save_steps", 0, "save_strategy='steps' needs a non-zero save_steps")
-    if args.max_steps <= 0 and not args.num_train_epochs > 0:
+    if not math.isfinite(args.learning_rate):
+        raise invalid_value("learning_rate", args.learning_rate, "expected a finite number")
+    if args.max_steps <= 0 and not 0 < args.num_train_epochs < math.inf:
         raise invalid_value(
             "num_train_epochs",
             args.num_train_epochs,
-            "expected a number of epochs > 0, or set max_steps to a positive number of steps",
+            "expected a finite number of epochs > 0, or set max_steps to a positive number of steps",
         )
