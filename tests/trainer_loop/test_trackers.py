@@ -397,3 +397,50 @@ def test_wandb_log_model_values():
     assert WandbLogModel("sometimes") is WandbLogModel.FALSE
     with pytest.raises(TypeError):
         WandbLogModel(3)
+
+
+# -- model artifacts when asked -------------------------------------------------------------
+
+
+def test_mlflow_logs_each_checkpoint_when_asked(tmp_path, monkeypatch):
+    pytest.importorskip("mlflow")
+    from mlflow.tracking import MlflowClient
+
+    for key, value in offline_env(tmp_path).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("HF_MLFLOW_LOG_ARTIFACTS", "1")
+    train_with(tmp_path, "mlflow", save_strategy="steps", save_steps=4, eval_strategy="no")
+    client = MlflowClient(tracking_uri=f"file://{tmp_path}/mlruns")
+    (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    folders = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert folders == {"checkpoint-4", "checkpoint-8"}
+    files = {
+        os.path.basename(a.path) for a in client.list_artifacts(run.info.run_id, "checkpoint-8")
+    }
+    assert {"model.safetensors", "trainer_state.json"} <= files
+
+
+def test_wandb_logs_the_final_model_when_asked(tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    import wandb
+
+    for key, value in offline_env(tmp_path).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("WANDB_LOG_MODEL", "end")
+    monkeypatch.chdir(tmp_path)
+    train_with(tmp_path, "wandb", eval_strategy="no")
+    wandb.finish()
+    wandb.teardown()
+    readers.read_wandb(str(tmp_path))  # waits for the run file to be complete
+    (path,) = tmp_path.glob("wandb/offline-run-*/run-*.wandb")
+    artifacts = [
+        r.artifact
+        for r in readers._wandb_records(str(path))
+        if r.WhichOneof("record_type") == "artifact"
+    ]
+    by_alias = {alias: a for a in artifacts for alias in a.aliases}
+    assert {"base_model", "final_model"} <= set(by_alias)
+    final = by_alias["final_model"]
+    assert final.type == "model" and final.name.startswith("model-")
+    names = {entry.path for entry in final.manifest.contents}
+    assert {"model.safetensors", "model_architecture.txt"} <= names
