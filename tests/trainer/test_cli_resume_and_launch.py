@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -58,6 +59,36 @@ def test_resumed_run_equals_the_uninterrupted_one(tmp_path, text_files):
     assert losses[0] == losses[1] and len(losses[0]) == 3
 
 
+def test_resume_reads_a_trained_tokenizer_back_from_the_checkpoint(tmp_path, text_files):
+    pytest.importorskip("transformers")
+    import torch
+    from helpers.trainer_cli import TINY_GPT2, model_config
+
+    config = _lm_config(tmp_path, text_files, "whole")
+    # WordPiece training breaks ties differently from run to run: resuming must not refit it
+    config["model"] = {
+        "config": str(model_config(tmp_path, "gpt2", TINY_GPT2)),
+        "tokenizer": {"train": "wordpiece", "vocab_size": 60},
+    }
+    whole = write_yaml(tmp_path / "whole.yaml", config)
+    main(["train", str(whole)])
+    checkpoint = tmp_path / "resumed" / "checkpoint-3"
+    shutil.copytree(tmp_path / "whole" / "checkpoint-3", checkpoint)
+    resumed_dir = f"training.output_dir={tmp_path / 'resumed'}"
+    main(["train", str(whole), "--resume", str(checkpoint), "--set", resumed_dir])
+    expected, got = _weights(tmp_path / "whole"), _weights(tmp_path / "resumed")
+    for key in expected:
+        assert torch.equal(expected[key], got[key]), key
+    vocab = [(tmp_path / d / "tokenizer.json").read_text() for d in ("whole", "resumed")]
+    assert vocab[0] == vocab[1]
+
+
+def test_resume_without_a_checkpoint_says_so(tmp_path, text_files):
+    path = write_yaml(tmp_path / "run.yaml", _lm_config(tmp_path, text_files, "run"))
+    with pytest.raises(FileNotFoundError, match="--resume: no checkpoint-N folder in output_dir="):
+        main(["train", str(path), "--resume"])
+
+
 def test_resume_from_a_missing_checkpoint_says_so(tmp_path, text_files):
     path = write_yaml(tmp_path / "run.yaml", _lm_config(tmp_path, text_files, "run"))
     with pytest.raises(FileNotFoundError, match="--resume 'nowhere': no such checkpoint folder"):
@@ -76,6 +107,14 @@ def test_two_process_torchrun_on_cpu(tmp_path, text_files):
         eval_strategy="epoch",
         save_strategy="epoch",
     )
+    if importlib.util.find_spec("transformers") is not None:
+        # rank 0 fits the tokenizer and hands it to rank 1 (WordPiece is not reproducible)
+        from helpers.trainer_cli import TINY_GPT2, model_config
+
+        config["model"] = {
+            "config": str(model_config(tmp_path, "gpt2", TINY_GPT2)),
+            "tokenizer": {"train": "wordpiece", "vocab_size": 60},
+        }
     path = write_yaml(tmp_path / "ddp.yaml", config)
     env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="", ACCELERATE_USE_CPU="true")
     command = [
@@ -92,10 +131,19 @@ def test_two_process_torchrun_on_cpu(tmp_path, text_files):
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     from trainer import lm_data
-    from trainer.byte_tokenizer import ByteTokenizer
 
+    out = tmp_path / "ddp"
+    if (out / "tokenizer.json").is_file():
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(out)
+        assert json.loads((out / "config.json").read_text())["vocab_size"] == len(tokenizer)
+    else:
+        from trainer.byte_tokenizer import ByteTokenizer
+
+        tokenizer = ByteTokenizer()
     paragraphs = text_files["train"].read_text().strip().split("\n\n")
-    blocks = len(lm_data.pack(lm_data.token_ids(ByteTokenizer(), paragraphs), 32))
+    blocks = len(lm_data.pack(lm_data.token_ids(tokenizer, paragraphs), 32))
     state = json.loads((tmp_path / "ddp" / "trainer_state.json").read_text())
     # two processes share each epoch: half the steps of a single process
     assert state["global_step"] == math.ceil(blocks / (2 * 4))

@@ -7,6 +7,7 @@ transformers fast tokenizer, so nothing is downloaded.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,8 +30,8 @@ def load_local(path: str) -> Any:
     return AutoTokenizer.from_pretrained(path, local_files_only=True)
 
 
-def train_tokenizer(spec: dict[str, Any], task: str, texts: Iterable[str]) -> Any:
-    """Fit a ``bpe``, ``wordpiece`` or ``wordlevel`` tokenizer on ``texts`` for ``task``.
+def fit_tokenizer(spec: dict[str, Any], task: str, texts: Iterable[str]) -> Any:
+    """Fit a ``tokenizers.Tokenizer`` (``bpe``, ``wordpiece`` or ``wordlevel``) on ``texts``.
 
     Classification tasks get ``[CLS] ... [SEP]`` around each text, seq2seq ends each text with
     ``[EOS]``, causal-lm adds nothing (documents are joined with ``[EOS]`` when packing).
@@ -38,7 +39,6 @@ def train_tokenizer(spec: dict[str, Any], task: str, texts: Iterable[str]) -> An
     try:
         from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
         from tokenizers.processors import TemplateProcessing
-        from transformers import PreTrainedTokenizerFast
     except ImportError as err:
         raise needs_transformers("a trained model.tokenizer") from err
     kind = spec["train"]
@@ -72,6 +72,15 @@ def train_tokenizer(spec: dict[str, Any], task: str, texts: Iterable[str]) -> An
         tokenizer.post_processor = TemplateProcessing(
             single=f"$A {EOS}", pair=f"$A {EOS} $B:1 {EOS}:1", special_tokens=[(EOS, ids[EOS])]
         )
+    return tokenizer
+
+
+def wrap(tokenizer: Any) -> Any:
+    """A transformers fast tokenizer around a fitted ``tokenizers.Tokenizer``."""
+    try:
+        from transformers import PreTrainedTokenizerFast
+    except ImportError as err:
+        raise needs_transformers("a trained model.tokenizer") from err
     return PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         pad_token=PAD,
@@ -82,12 +91,35 @@ def train_tokenizer(spec: dict[str, Any], task: str, texts: Iterable[str]) -> An
     )
 
 
-def build_tokenizer(config: Any, texts: Iterable[str]) -> Any:
-    """The tokenizer a :class:`~trainer.config.RunConfig` asks for (``texts`` feed training)."""
+def train_tokenizer(spec: dict[str, Any], task: str, texts: Iterable[str]) -> Any:
+    """:func:`fit_tokenizer` then :func:`wrap`.
+
+    When several processes run, only rank 0 fits (some trainers, WordPiece among them, break
+    ties differently from run to run) and the others receive its result, so every process
+    tokenises alike.
+    """
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+        return wrap(fit_tokenizer(spec, task, texts))
+    from tokenizers import Tokenizer
+
+    payload = [fit_tokenizer(spec, task, texts).to_str() if dist.get_rank() == 0 else None]
+    dist.broadcast_object_list(payload, src=0)
+    return wrap(Tokenizer.from_str(payload[0]))
+
+
+def build_tokenizer(config: Any, texts: Iterable[str], checkpoint: str | None = None) -> Any:
+    """The tokenizer a :class:`~trainer.config.RunConfig` asks for (``texts`` feed training).
+
+    When resuming, a tokenizer trained at start-up is read back from ``checkpoint`` instead.
+    """
     spec = config.model.tokenizer
     if spec == "byte":
         return ByteTokenizer()
     if isinstance(spec, dict):
+        if checkpoint is not None and os.path.isfile(os.path.join(checkpoint, "tokenizer.json")):
+            return load_local(checkpoint)
         return train_tokenizer(spec, config.task, texts)
     if spec is None:
         if config.model.path is None:

@@ -10,31 +10,46 @@ from typing import Any
 from trainer.config import RunConfig, load_config, training_arguments
 
 
-def _checkpoint(resume: bool | str | None) -> bool | str | None:
+def _checkpoint(resume: bool | str | None, output_dir: str) -> str | None:
     if resume is None or resume is False:
         return None
     if resume is True:
-        return True
+        from trainer_loop import get_last_checkpoint
+
+        found = get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
+        if found is None:
+            raise FileNotFoundError(
+                f"--resume: no checkpoint-N folder in output_dir={output_dir!r}; pass one with "
+                "--resume PATH"
+            )
+        return found
     if not os.path.isdir(resume):
         raise FileNotFoundError(f"--resume {resume!r}: no such checkpoint folder")
     return resume
 
 
-def build_trainer(config: RunConfig, args: Any) -> tuple[Any, Any]:
-    """The Trainer (``Seq2SeqTrainer`` for seq2seq) and the prepared splits for ``config``."""
+def build_trainer(config: RunConfig, args: Any, checkpoint: str | None = None) -> tuple[Any, Any]:
+    """The Trainer (``Seq2SeqTrainer`` for seq2seq) and the prepared splits for ``config``.
+
+    With several processes the process group is set up first, so that rank 0 reads the files
+    (and fills the ``datasets`` cache) before the others and trains the tokenizer for all.
+    """
     from trainer.data_loading import load_splits
     from trainer.local_tokenizer import build_tokenizer
     from trainer.model_loading import build_model
     from trainer.tasks import check_columns, prepare, training_texts
 
-    splits = load_splits(config)
+    if args.world_size > 1:
+        args.distributed_state  # noqa: B018 (starts the process group)
+    with args.main_process_first(local=False, desc="reading the data files"):
+        splits = load_splits(config)
     if "validation" not in splits and args.eval_strategy != "no":
         raise ValueError(
             f"training.eval_strategy={args.eval_strategy.value!r} needs evaluation data: set "
             "data.validation (a file) or data.validation_split (a share of the training rows)"
         )
     check_columns(config, splits)
-    tokenizer = build_tokenizer(config, training_texts(config, splits["train"]))
+    tokenizer = build_tokenizer(config, training_texts(config, splits["train"]), checkpoint)
     prepared = prepare(config, splits, tokenizer)
     model = build_model(config, tokenizer, prepared.labels)
     if config.seq2seq:
@@ -65,11 +80,11 @@ def run(
     """Train as ``config_path`` says and return the final metrics (train, eval, test)."""
     config = load_config(config_path, overrides or [])
     args = training_arguments(config)
-    checkpoint = _checkpoint(resume)
+    checkpoint = _checkpoint(resume, args.output_dir)
     from trainer_dist import set_seed
 
     set_seed(args.seed)
-    trainer, prepared = build_trainer(config, args)
+    trainer, prepared = build_trainer(config, args, checkpoint)
     result = trainer.train(resume_from_checkpoint=checkpoint)
     metrics = dict(result.metrics)
     trainer.save_model()
