@@ -56,6 +56,7 @@ _EXPORTS: dict[str, str] = {
     "BestRun": "trainer_loop",
     "HPSearchBackend": "trainer_loop",
     "get_last_checkpoint": "trainer_loop",
+    "LabelSmoother": "trainer_loop",
     "PREFIX_CHECKPOINT_DIR": "trainer_loop",
     # sequence-to-sequence
     "Seq2SeqTrainer": "trainer_seq2seq",
@@ -66,6 +67,14 @@ _EXPORTS: dict[str, str] = {
     "DataCollatorWithPadding": "trainer_data",
     "DataCollatorForSeq2Seq": "trainer_data",
     "DataCollatorForLanguageModeling": "trainer_data",
+    "DataCollator": "trainer_data",
+    "DataCollatorForMultipleChoice": "trainer_data",
+    "DataCollatorForPermutationLanguageModeling": "trainer_data",
+    "DataCollatorForSOP": "trainer_data",
+    "DataCollatorForTokenClassification": "trainer_data",
+    "DataCollatorForWholeWordMask": "trainer_data",
+    "DataCollatorWithFlattening": "trainer_data",
+    "IterableDatasetShard": "trainer_data",
     # optimisation
     "Adafactor": "trainer_optim",
     "AdafactorSchedule": "trainer_optim",
@@ -75,6 +84,7 @@ _EXPORTS: dict[str, str] = {
     "get_cosine_schedule_with_warmup": "trainer_optim",
     "get_cosine_with_hard_restarts_schedule_with_warmup": "trainer_optim",
     "get_cosine_with_min_lr_schedule_with_warmup": "trainer_optim",
+    "get_cosine_with_min_lr_schedule_with_warmup_lr_rate": "trainer_optim",
     "get_inverse_sqrt_schedule": "trainer_optim",
     "get_linear_schedule_with_warmup": "trainer_optim",
     "get_polynomial_decay_schedule_with_warmup": "trainer_optim",
@@ -85,6 +95,7 @@ _EXPORTS: dict[str, str] = {
     "restore_transformers": "trainer.compat",
     # runtime
     "set_seed": "trainer_dist",
+    "torch_distributed_zero_first": "trainer_dist",
     "enable_full_determinism": "trainer_dist",
 }
 
