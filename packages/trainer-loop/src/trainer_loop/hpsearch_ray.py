@@ -17,14 +17,6 @@ from .results import PREFIX_CHECKPOINT_DIR, BestRun
 
 logger = logging.getLogger(__name__)
 
-# Schedulers that act on intermediate results, which need evaluation during training.
-_INTERMEDIATE_SCHEDULERS = (
-    "ASHAScheduler",
-    "MedianStoppingRule",
-    "HyperBandForBOHB",
-    "PopulationBasedTraining",
-)
-
 
 def import_ray_tune() -> Any:
     """``ray.tune``, or an ``ImportError`` naming the extra that installs it."""
@@ -96,9 +88,18 @@ def _objective(trial: dict[str, Any], local_trainer: Any) -> None:
 
 
 def _check_scheduler(trainer: Any, scheduler: Any) -> None:
-    name = type(scheduler).__name__
+    # schedulers that act on results reported during training
+    from ray.tune.schedulers import (
+        ASHAScheduler,
+        HyperBandForBOHB,
+        MedianStoppingRule,
+        PopulationBasedTraining,
+    )
+
+    intermediate = (ASHAScheduler, MedianStoppingRule, HyperBandForBOHB, PopulationBasedTraining)
     strategy = str(getattr(trainer.args.eval_strategy, "value", trainer.args.eval_strategy))
-    if name in _INTERMEDIATE_SCHEDULERS and (not trainer.args.do_eval or strategy == "no"):
+    if isinstance(scheduler, intermediate) and (not trainer.args.do_eval or strategy == "no"):
+        name = type(scheduler).__name__
         raise RuntimeError(
             f"The Ray Tune scheduler {name} acts on results reported during training, but "
             "evaluation during training is off: pass do_eval=True and eval_strategy='steps' "
@@ -116,6 +117,9 @@ def run_hp_search_ray(trainer: Any, n_trials: int, direction: str, **kwargs: Any
     """
     tune = import_ray_tune()
     from .integrations.tensorboard import TensorBoardCallback
+
+    if "scheduler" in kwargs:
+        _check_scheduler(trainer, kwargs["scheduler"])
 
     tracker = getattr(trainer, "_memory_tracker", None)
     if tracker is not None and not getattr(tracker, "skip_memory_metrics", True):
@@ -138,8 +142,6 @@ def run_hp_search_ray(trainer: Any, n_trials: int, direction: str, **kwargs: Any
     trainer.args._n_gpu = kwargs["resources_per_trial"].get("gpu", 0)
     if "progress_reporter" not in kwargs:
         kwargs["progress_reporter"] = tune.CLIReporter(metric_columns=["objective"])
-    if "scheduler" in kwargs:
-        _check_scheduler(trainer, kwargs["scheduler"])
 
     trainable = tune.with_parameters(_objective, local_trainer=trainer)
     try:
