@@ -36,6 +36,13 @@ def is_peft_model(model: Any) -> bool:
     return bool(classes) and isinstance(model, classes)
 
 
+def base_model_of_adapters(model: Any) -> Any:
+    """The model a PEFT model wraps (the model itself otherwise)."""
+    if is_peft_model(model) and callable(getattr(model, "get_base_model", None)):
+        return model.get_base_model()
+    return model
+
+
 def carries_adapters(model: Any) -> bool:
     """A PEFT model, or a transformers model with adapters attached by ``add_adapter``."""
     return is_peft_model(model) or bool(getattr(model, "_hf_peft_config_loaded", False))

@@ -72,10 +72,33 @@ class ReportingMixin:
             return
         self.hub_model_id = self._hub().init_repo(self.args, token=token)
 
-    def create_model_card(self, **kwargs: Any) -> None:
+    def create_model_card(
+        self,
+        language: str | None = None,
+        license: str | None = None,
+        tags: str | list[str] | None = None,
+        model_name: str | None = None,
+        finetuned_from: str | None = None,
+        tasks: str | list[str] | None = None,
+        dataset_tags: str | list[str] | None = None,
+        dataset: str | list[str] | None = None,
+        dataset_args: str | list[str] | None = None,
+    ) -> None:
         """Write a ``README.md`` model card into ``output_dir`` describing this training run."""
-        if self.is_world_process_zero():
-            self._hub().write_model_card(self, **kwargs)
+        if not self.is_world_process_zero():
+            return
+        given = {
+            "language": language,
+            "license": license,
+            "tags": tags,
+            "model_name": model_name,
+            "finetuned_from": finetuned_from,
+            "tasks": tasks,
+            "dataset_tags": dataset_tags,
+            "dataset": dataset,
+            "dataset_args": dataset_args,
+        }
+        self._hub().write_model_card(self, **{k: v for k, v in given.items() if v is not None})
 
     def push_to_hub(
         self,

@@ -23,6 +23,7 @@ from trainer_data import (
 )
 from trainer_dist import build_accelerator, enable_full_determinism, set_seed
 
+from .adapters import base_model_of_adapters
 from .callbacks import CallbackHandler, TrainerCallback
 from .callbacks_builtin import DefaultFlowCallback, PrinterCallback, ProgressCallback
 from .checkpoint_check import ensure_output_dir
@@ -111,11 +112,14 @@ class Trainer(
         self.optimizer_cls_and_kwargs = optimizer_cls_and_kwargs
         self.neftune_noise_alpha = args.neftune_noise_alpha
 
-        self.model_accepts_loss_kwargs = model_returns_loss_kwargs(model)
+        self.model_accepts_loss_kwargs = model_returns_loss_kwargs(base_model_of_adapters(model))
+        inspected = base_model_of_adapters(model)  # a PEFT model names no inputs of its own
         self.label_names = (
-            list(args.label_names) if args.label_names is not None else _default_label_names(model)
+            list(args.label_names)
+            if args.label_names is not None
+            else _default_label_names(inspected)
         )
-        self.can_return_loss = _can_return_loss(model)
+        self.can_return_loss = _can_return_loss(inspected)
         self.label_smoother = build_label_smoother(args.label_smoothing_factor, model)
         self._validate_construction()
 
@@ -360,7 +364,8 @@ def _is_model_parallel(model: nn.Module, args: TrainingArguments) -> bool:
 
 
 def _forward_parameters(model: nn.Module) -> dict[str, inspect.Parameter]:
-    return dict(inspect.signature(model.forward).parameters)
+    # The class's forward, as transformers reads it (an instance may carry hooks around it).
+    return dict(inspect.signature(type(model).forward).parameters)
 
 
 def _default_label_names(model: nn.Module) -> list[str]:
