@@ -49,9 +49,9 @@ def default_arguments(output_dir: str, max_steps: int) -> Any:
         max_steps=max_steps,
         per_device_train_batch_size=16,
         per_device_eval_batch_size=32,
-        learning_rate=5e-3,
+        learning_rate=3e-3,
         weight_decay=0.01,
-        warmup_steps=0.1,
+        warmup_steps=0.05,
         lr_scheduler_type="cosine",
         logging_steps=max(1, max_steps // 20),
         eval_strategy="steps",
@@ -65,8 +65,13 @@ def default_arguments(output_dir: str, max_steps: int) -> Any:
     )
 
 
-def run(output_dir: str = "output/harbour-gpt", max_steps: int = 300) -> dict[str, Any]:
-    """Train, evaluate, sample, plot and save; returns perplexities and file locations."""
+def run(
+    output_dir: str = "output/harbour-gpt", max_steps: int = 300, **sizes: Any
+) -> dict[str, Any]:
+    """Train, evaluate, sample, plot and save; returns perplexities and file locations.
+
+    ``sizes`` override :class:`~trainer.tiny_gpt.TinyGPTConfig` fields (``n_embd=128``, ...).
+    """
     from trainer_loop import Trainer
 
     from trainer import lm_data
@@ -77,7 +82,8 @@ def run(output_dir: str = "output/harbour-gpt", max_steps: int = 300) -> dict[st
     train_text, eval_text = split_corpus(paragraphs())
     train = lm_data.packed_dataset(tokenizer, train_text, BLOCK)
     evaluation = lm_data.packed_dataset(tokenizer, eval_text, BLOCK)
-    model = build_tiny_gpt(**TinyGPTConfig(vocab_size=len(tokenizer), n_positions=BLOCK).to_dict())
+    sizes = {"vocab_size": len(tokenizer), "n_positions": BLOCK, **sizes}
+    model = build_tiny_gpt(**TinyGPTConfig(**sizes).to_dict())
     args = default_arguments(output_dir, max_steps)
     trainer = Trainer(
         model=model,

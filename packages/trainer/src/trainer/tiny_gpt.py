@@ -26,7 +26,7 @@ class TinyGPTConfig:
     n_embd: int = 96
     n_layer: int = 2
     n_head: int = 4
-    dropout: float = 0.0
+    dropout: float = 0.1
 
     def to_dict(self) -> dict[str, Any]:
         """The sizes as a plain mapping (written next to the weights as ``config.json``)."""
