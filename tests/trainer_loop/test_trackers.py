@@ -444,3 +444,46 @@ def test_wandb_logs_the_final_model_when_asked(tmp_path, monkeypatch):
     assert final.type == "model" and final.name.startswith("model-")
     names = {entry.path for entry in final.manifest.contents}
     assert {"model.safetensors", "model_architecture.txt"} <= names
+
+
+def test_wandb_gives_each_search_trial_a_run(tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    pytest.importorskip("optuna")
+    import wandb
+    from trainer_args import TrainingArguments
+    from trainer_loop import Trainer
+
+    for key, value in offline_env(tmp_path).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(tmp_path)
+    args = TrainingArguments(
+        output_dir=str(tmp_path / "out"),
+        report_to="wandb",
+        run_name="search",
+        use_cpu=True,
+        disable_tqdm=True,
+        max_steps=4,
+        logging_steps=2,
+        save_strategy="no",
+    )
+    trainer = Trainer(
+        model_init=configured_model,
+        args=args,
+        train_dataset=RegressionDataset(length=32),
+        eval_dataset=RegressionDataset(length=8, seed=1),
+    )
+    trainer.hyperparameter_search(
+        backend="optuna",
+        hp_space=lambda t: {"learning_rate": t.suggest_float("learning_rate", 0.01, 0.1)},
+        hp_name=lambda t: f"trial-{t.number}",
+        n_trials=2,
+    )
+    wandb.finish()
+    wandb.teardown()
+    runs = {}
+    for path in tmp_path.glob("wandb/offline-run-*/run-*.wandb"):
+        records = readers._wandb_records(str(path))
+        (run,) = [r.run for r in records if r.WhichOneof("record_type") == "run"]
+        runs[run.display_name] = run.run_group
+    # as in transformers, a search clears run_name, so trials are grouped by output_dir
+    assert runs == {"trial-0": args.output_dir, "trial-1": args.output_dir}
