@@ -378,6 +378,14 @@ def test_report_to_all_takes_the_installed_clients(monkeypatch, tmp_path):
     assert "mlflow" not in found
 
 
+def test_disabled_mlflow_is_refused_by_name(monkeypatch):
+    from trainer_loop.integrations import get_reporting_integration_callbacks
+
+    monkeypatch.setenv("DISABLE_MLFLOW_INTEGRATION", "TRUE")
+    with pytest.raises(ValueError, match="DISABLE_MLFLOW_INTEGRATION"):
+        get_reporting_integration_callbacks(["mlflow"])
+
+
 def test_callback_classes_are_exported():
     import trainer_loop
     from trainer_loop.integrations import INTEGRATION_TO_CALLBACK

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass
 
 from ..callbacks import TrainerCallback
@@ -174,6 +175,11 @@ def get_reporting_integration_callbacks(
     callbacks: list[type[TrainerCallback]] = []
     for name in names:
         integration = INTEGRATIONS[name]
+        if name == "mlflow" and os.getenv("DISABLE_MLFLOW_INTEGRATION", "").upper() == "TRUE":
+            raise ValueError(
+                "report_to='mlflow' while DISABLE_MLFLOW_INTEGRATION=TRUE: unset the variable or "
+                "drop 'mlflow' from report_to."
+            )
         if not integration.is_installed():
             raise ImportError(
                 f"report_to={name!r} needs the {integration.package} package, which is not "
