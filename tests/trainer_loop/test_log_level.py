@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from types import SimpleNamespace
@@ -42,12 +43,16 @@ def restore_loggers():
 
 
 def _without_root_handlers():
-    # pytest's log capture adds root handlers; a plain script has none.
+    # A plain script: pytest's log capture (and libraries imported by other tests) leave
+    # handlers on the root and on the package loggers; a fresh interpreter has none.
     logging.getLogger().handlers[:] = []
+    for name in PACKAGE_LOGGERS:
+        logging.getLogger(name).handlers[:] = []
 
 
 def _header(text: str) -> list[str]:
     lines = [line.strip() for line in text.splitlines()]
+    assert "***** Running training *****" in lines, text[:3000]
     start = lines.index("***** Running training *****")
     wanted = ("Num examples", "Num Epochs", "Instantaneous", "Total train", "Gradient", "Total opt")
     return [line for line in lines[start : start + 12] if line.startswith(wanted)]
@@ -59,6 +64,10 @@ def test_info_level_prints_the_run_header_like_transformers(tmp_path, capsys, re
 
     _without_root_handlers()
     transformers.logging.set_verbosity_warning()
+    # transformers' own handler keeps the stderr of the test that first used it: listen directly.
+    stream = io.StringIO()
+    listener = logging.StreamHandler(stream)
+    logging.getLogger("transformers").addHandler(listener)
     theirs = transformers.Trainer(
         model=RegressionModel(),
         args=transformers.TrainingArguments(
@@ -66,10 +75,15 @@ def test_info_level_prints_the_run_header_like_transformers(tmp_path, capsys, re
         ),
         train_dataset=RegressionDataset(length=16),
     )
-    theirs.train()
-    transformers.logging.set_verbosity_warning()
-    reference = capsys.readouterr().err
+    try:
+        theirs.train()
+    finally:
+        logging.getLogger("transformers").removeHandler(listener)
+        transformers.logging.set_verbosity_warning()
+    reference = stream.getvalue()
+    capsys.readouterr()
 
+    _without_root_handlers()
     ours = Trainer(
         model=RegressionModel(),
         args=TrainingArguments(output_dir=str(tmp_path / "ours"), log_level="info", **SETTINGS),
