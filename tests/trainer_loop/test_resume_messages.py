@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 
@@ -47,11 +48,18 @@ def _mismatch_lines(text: str) -> list[str]:
     )
 
 
-def test_changed_settings_warn_like_transformers(tmp_path, caplog, capsys):
+def test_changed_settings_warn_like_transformers(tmp_path, caplog):
     changed = dict(save_steps=3, logging_steps=2, eval_steps=4, per_device_train_batch_size=2)
     _trainer("theirs", tmp_path / "t", max_steps=2).train()
-    _trainer("theirs", tmp_path / "t", **changed).train(resume_from_checkpoint=True)
-    reference = _mismatch_lines(capsys.readouterr().err + caplog.text)
+    # transformers' own handler may hold an earlier test's stderr: listen on its logger directly.
+    stream = io.StringIO()
+    listener = logging.StreamHandler(stream)
+    logging.getLogger("transformers").addHandler(listener)
+    try:
+        _trainer("theirs", tmp_path / "t", **changed).train(resume_from_checkpoint=True)
+    finally:
+        logging.getLogger("transformers").removeHandler(listener)
+    reference = _mismatch_lines(stream.getvalue())
 
     _trainer("ours", tmp_path / "o", max_steps=2).train()
     caplog.clear()
