@@ -97,7 +97,9 @@ def test_token_classification_tags_the_first_piece_of_each_word(tmp_path):
 
     config = _config(tmp_path, "token-classification", {"train": "wordpiece"})
     tokenizer = train_tokenizer(
-        {"train": "wordpiece", "vocab_size": 200}, config.task, ["harbour sea harbour sea boats"] * 5
+        {"train": "wordpiece", "vocab_size": 200},
+        config.task,
+        ["harbour sea harbour sea boats"] * 5,
     )
     splits = {
         "train": datasets.Dataset.from_dict({"tokens": [["sea", "harbours"]], "tags": [["B", "A"]]})
