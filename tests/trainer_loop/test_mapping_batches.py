@@ -22,7 +22,7 @@ SETTINGS = dict(
     per_device_train_batch_size=2,
     gradient_accumulation_steps=4,
     learning_rate=0.01,
-    num_train_epochs=2,
+    num_train_epochs=1,
     logging_steps=1,
     max_grad_norm=0.5,
     report_to="none",
@@ -129,3 +129,55 @@ def test_token_count_taken_from_any_mapping(tmp_path):
     labels = torch.tensor([[1, 2, -100], [3, -100, -100]])
     batches = [UserDict({"input_ids": labels.clamp(min=0), "labels": labels})] * 2
     assert int(run._get_num_items_in_batch(batches, torch.device("cpu"))) == 6
+
+
+def test_seq2seq_collator_with_accumulation_matches_transformers(tmp_path):
+    import trainer_seq2seq
+    from transformers import BartConfig, BartForConditionalGeneration
+
+    tok = word_tokenizer()
+
+    def bart():
+        torch.manual_seed(0)
+        config = BartConfig(
+            vocab_size=len(tok),
+            d_model=16,
+            encoder_layers=1,
+            decoder_layers=1,
+            encoder_attention_heads=2,
+            decoder_attention_heads=2,
+            encoder_ffn_dim=16,
+            decoder_ffn_dim=16,
+            max_position_embeddings=32,
+            pad_token_id=0,
+            bos_token_id=2,
+            eos_token_id=3,
+            decoder_start_token_id=2,
+        )
+        return BartForConditionalGeneration(config)
+
+    texts = SENTENCES * 3
+    data = [
+        {**tok(source), "labels": tok(target)["input_ids"]}
+        for source, target in zip(texts, texts[1:] + texts[:1])
+    ]
+    runs = {}
+    for name, trainer_cls, args_cls, collator_cls in (
+        (
+            "ours",
+            trainer_seq2seq.Seq2SeqTrainer,
+            trainer_seq2seq.Seq2SeqTrainingArguments,
+            trainer_data.DataCollatorForSeq2Seq,
+        ),
+        (
+            "theirs",
+            transformers.Seq2SeqTrainer,
+            transformers.Seq2SeqTrainingArguments,
+            transformers.DataCollatorForSeq2Seq,
+        ),
+    ):
+        model = bart()
+        runs[name] = _run(
+            tmp_path, name, trainer_cls, args_cls, model, data, collator_cls(tok, model=model)
+        )
+    _assert_same_run(runs["ours"], runs["theirs"])
