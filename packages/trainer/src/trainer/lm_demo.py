@@ -101,9 +101,14 @@ def run(
         f"evaluation blocks of {BLOCK} bytes from {CORPUS.name}\n"
     )
     before_text = sample(model, tokenizer)
-    before = trainer.evaluate()["eval_perplexity"]
+    start = trainer.evaluate()
+    before = start["eval_perplexity"]
     print(f"\nBefore training (perplexity {before:.1f}):\n  {before_text!r}\n")
     trainer.train()
+    # training starts a fresh log; keep the starting point so the curves begin at step 0
+    trainer.state.log_history.insert(
+        0, {"step": 0, "eval_loss": start["eval_loss"], "eval_perplexity": before}
+    )
     after = trainer.evaluate()["eval_perplexity"]
     after_text = sample(model, tokenizer)
     print(f"\nAfter training (perplexity {after:.1f}):\n  {after_text!r}\n")
