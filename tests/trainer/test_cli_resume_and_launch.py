@@ -149,3 +149,33 @@ def test_two_process_torchrun_on_cpu(tmp_path, text_files):
     assert state["global_step"] == math.ceil(blocks / (2 * 4))
     assert (tmp_path / "ddp" / "model.safetensors").is_file()
     assert done.stdout.count("task causal-lm:") == 1  # the summary comes from rank 0 only
+
+
+@pytest.mark.distributed
+def test_two_process_accelerate_launch_on_cpu(tmp_path, text_files):
+    pytest.importorskip("accelerate")
+    config = _lm_config(
+        tmp_path,
+        text_files,
+        "acc",
+        max_steps=-1,
+        num_train_epochs=1,
+        per_device_train_batch_size=4,
+        eval_strategy="no",
+        save_strategy="no",
+    )
+    path = write_yaml(tmp_path / "acc.yaml", config)
+    env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu"]
+    command += ["--num_processes=2", "--num_machines=1", "--mixed_precision=no"]
+    command += ["--dynamo_backend=no", f"--main_process_port={free_port()}"]
+    command += ["-m", "trainer", "train", str(path)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    from trainer import lm_data
+    from trainer.byte_tokenizer import ByteTokenizer
+
+    paragraphs = text_files["train"].read_text().strip().split("\n\n")
+    blocks = len(lm_data.pack(lm_data.token_ids(ByteTokenizer(), paragraphs), 32))
+    state = json.loads((tmp_path / "acc" / "trainer_state.json").read_text())
+    assert state["global_step"] == math.ceil(blocks / (2 * 4))
