@@ -20,6 +20,8 @@ SETTINGS = dict(
     max_steps=4,
     save_steps=2,
     save_strategy="steps",
+    eval_strategy="steps",
+    eval_steps=4,
     report_to="none",
     use_cpu=True,
     disable_tqdm=True,
@@ -51,11 +53,16 @@ def _without_root_handlers():
 
 
 def _header(text: str) -> list[str]:
-    lines = [line.strip() for line in text.splitlines()]
-    assert "***** Running training *****" in lines, text[:3000]
-    start = lines.index("***** Running training *****")
-    wanted = ("Num examples", "Num Epochs", "Instantaneous", "Total train", "Gradient", "Total opt")
-    return [line for line in lines[start : start + 12] if line.startswith(wanted)]
+    """The indented lines under the training banner."""
+    lines = text.splitlines()
+    stripped = [line.strip() for line in lines]
+    assert "***** Running training *****" in stripped, text[:3000]
+    out = []
+    for line in lines[stripped.index("***** Running training *****") + 1 :]:
+        if not line.startswith("  "):
+            break
+        out.append(line.strip())
+    return out
 
 
 def test_info_level_prints_the_run_header_like_transformers(tmp_path, capsys, restore_loggers):
@@ -74,6 +81,7 @@ def test_info_level_prints_the_run_header_like_transformers(tmp_path, capsys, re
             output_dir=str(tmp_path / "theirs"), log_level="info", **SETTINGS
         ),
         train_dataset=RegressionDataset(length=16),
+        eval_dataset=RegressionDataset(length=8, seed=2),
     )
     try:
         theirs.train()
@@ -88,13 +96,16 @@ def test_info_level_prints_the_run_header_like_transformers(tmp_path, capsys, re
         model=RegressionModel(),
         args=TrainingArguments(output_dir=str(tmp_path / "ours"), log_level="info", **SETTINGS),
         train_dataset=RegressionDataset(length=16),
+        eval_dataset=RegressionDataset(length=8, seed=2),
     )
     ours.train()
     mine = capsys.readouterr().err
 
     assert _header(mine) == _header(reference)
-    assert len(_header(mine)) == 6
+    assert len(_header(mine)) >= 7 and _header(mine)[0] == "Num examples = 16"
     for text in (mine, reference):
+        assert "***** Running Evaluation *****" in text
+        assert "Num examples = 8" in text and "Batch size = 8" in text
         saves = re.findall(r"Saving model checkpoint to (\S+)", text)
         assert [s.rsplit("/", 1)[-1] for s in saves] == ["checkpoint-2", "checkpoint-4"]
 
@@ -109,6 +120,7 @@ def test_default_passive_level_prints_nothing(tmp_path, capsys, restore_loggers)
         model=RegressionModel(),
         args=TrainingArguments(output_dir=str(tmp_path / "out"), **SETTINGS),
         train_dataset=RegressionDataset(length=16),
+        eval_dataset=RegressionDataset(length=8, seed=2),
     ).train()
     assert "Running training" not in capsys.readouterr().err
     assert logging.getLogger("trainer_loop").level == logging.NOTSET
