@@ -71,8 +71,11 @@ def test_ray_search_finds_the_optuna_best_and_each_trial_reaches_the_tracker(tmp
         "MLFLOW_ALLOW_FILE_STORE": "true",
         "RAY_USAGE_STATS_ENABLED": "0",
         "RAY_AIR_NEW_OUTPUT": "0",
+        "COMET_ERROR_TRACKING_ENABLE": "false",
     }.items():
         monkeypatch.setenv(key, value)
+    # an experiment id exported by an earlier mlflow run in this process belongs to its store
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
     # Workers cannot import the test folders: send these modules' code along with the trainer.
     cloudpickle.register_pickle_by_value(models)
     cloudpickle.register_pickle_by_value(sys.modules[__name__])

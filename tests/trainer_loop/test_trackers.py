@@ -63,6 +63,8 @@ def offline_env(root: Path) -> dict[str, str]:
         "COMET_AUTO_LOG_ENV_GPU": "false",
         "COMET_AUTO_LOG_ENV_HOST": "false",
         "COMET_AUTO_LOG_OUTPUT_LOGGER": "false",
+        "COMET_ERROR_TRACKING_ENABLE": "false",
+        "DVC_NO_ANALYTICS": "1",
         "CLEARML_OFFLINE_MODE": "1",
         "CLEARML_LOG_MODEL": "false",
         "SWANLAB_MODE": "local",
@@ -72,6 +74,16 @@ def offline_env(root: Path) -> dict[str, str]:
         "CODECARBON_LOG_LEVEL": "error",
         "DISABLE_MLFLOW_INTEGRATION": "FALSE",
     }
+
+
+def apply_offline_env(monkeypatch, root: Path) -> None:
+    """Set :func:`offline_env`; whatever the clients add to the environment is undone after."""
+    for key, value in offline_env(root).items():
+        monkeypatch.setenv(key, value)
+    # mlflow.set_experiment exports MLFLOW_EXPERIMENT_ID for child processes: registering the
+    # variable here makes monkeypatch remove it again at the end of the test
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_ID", "")
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID")
 
 
 class _Config:
@@ -195,8 +207,7 @@ def tracked(request, tmp_path_factory) -> TrackedRun:
     pytest.importorskip(CLIENTS[name])
     root = tmp_path_factory.mktemp(f"tracker_{name}")
     with pytest.MonkeyPatch.context() as monkeypatch:
-        for key, value in offline_env(root).items():
-            monkeypatch.setenv(key, value)
+        apply_offline_env(monkeypatch, root)
         monkeypatch.delenv("COMET_API_KEY", raising=False)
         monkeypatch.chdir(root)
         if name == "trackio":
@@ -268,8 +279,7 @@ def test_codecarbon_measures_the_training(tmp_path, monkeypatch):
     pytest.importorskip("codecarbon")
     import csv
 
-    for key, value in offline_env(tmp_path).items():
-        monkeypatch.setenv(key, value)
+    apply_offline_env(monkeypatch, tmp_path)
     trainer = train_with(tmp_path, "codecarbon")
     with open(os.path.join(trainer.args.output_dir, "emissions.csv"), encoding="utf-8") as f:
         (row,) = list(csv.DictReader(f))
@@ -300,8 +310,7 @@ def test_only_the_main_process_logs(name, tmp_path, monkeypatch):
     from trainer_loop.integrations import INTEGRATION_TO_CALLBACK
     from trainer_loop.state import TrainerControl, TrainerState
 
-    for key, value in offline_env(tmp_path).items():
-        monkeypatch.setenv(key, value)
+    apply_offline_env(monkeypatch, tmp_path)
     callback = INTEGRATION_TO_CALLBACK[name]()
     attribute = _CLIENT_ATTRIBUTE.get(type(callback).__name__)
     client = mock.MagicMock()
@@ -414,8 +423,7 @@ def test_mlflow_logs_each_checkpoint_when_asked(tmp_path, monkeypatch):
     pytest.importorskip("mlflow")
     from mlflow.tracking import MlflowClient
 
-    for key, value in offline_env(tmp_path).items():
-        monkeypatch.setenv(key, value)
+    apply_offline_env(monkeypatch, tmp_path)
     monkeypatch.setenv("HF_MLFLOW_LOG_ARTIFACTS", "1")
     train_with(tmp_path, "mlflow", save_strategy="steps", save_steps=4, eval_strategy="no")
     client = MlflowClient(tracking_uri=f"file://{tmp_path}/mlruns")
@@ -432,8 +440,7 @@ def test_wandb_logs_the_final_model_when_asked(tmp_path, monkeypatch):
     pytest.importorskip("wandb")
     import wandb
 
-    for key, value in offline_env(tmp_path).items():
-        monkeypatch.setenv(key, value)
+    apply_offline_env(monkeypatch, tmp_path)
     monkeypatch.setenv("WANDB_LOG_MODEL", "end")
     monkeypatch.chdir(tmp_path)
     train_with(tmp_path, "wandb", eval_strategy="no")
@@ -461,8 +468,7 @@ def test_wandb_gives_each_search_trial_a_run(tmp_path, monkeypatch):
     from trainer_args import TrainingArguments
     from trainer_loop import Trainer
 
-    for key, value in offline_env(tmp_path).items():
-        monkeypatch.setenv(key, value)
+    apply_offline_env(monkeypatch, tmp_path)
     monkeypatch.chdir(tmp_path)
     args = TrainingArguments(
         output_dir=str(tmp_path / "out"),
