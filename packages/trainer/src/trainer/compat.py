@@ -68,7 +68,7 @@ _TRANSFORMERS_MODULES = (
 #: transformers' classes.
 _DEPENDENT_LIBRARIES = ("trl", "sentence_transformers", "setfit")
 
-_originals: dict[tuple[str, str], Any] = {}
+_originals: dict[tuple[int, str], tuple[Any, str, Any]] = {}
 
 
 def install_as_transformers() -> None:
@@ -93,32 +93,35 @@ def install_as_transformers() -> None:
             ", ".join(early),
         )
     ours = {name: getattr(importlib.import_module(module), name) for name, module in _OURS.items()}
+    modules = []
     for module_name in _TRANSFORMERS_MODULES:
         try:
-            module = importlib.import_module(module_name)
+            modules.append(importlib.import_module(module_name))
         except ImportError:  # a submodule this transformers version does not have
             continue
+    # Importing a submodule may put a new top-level module object in sys.modules (some packages'
+    # import hooks do): patch the one `import transformers` returns from now on, too.
+    modules.append(sys.modules["transformers"])
+    for module in modules:
         for name, replacement in ours.items():
-            key = (module_name, name)
+            key = (id(module), name)
             if key in _originals:
                 continue
             current = module.__dict__.get(name, _MISSING)
-            if current is _MISSING and module_name != "transformers":
+            if current is _MISSING and module.__name__ != "transformers":
                 continue
-            _originals[key] = current
+            _originals[key] = (module, name, current)
             setattr(module, name, replacement)
 
 
 def restore_transformers() -> None:
     """Put back the classes :func:`install_as_transformers` replaced."""
-    for (module_name, name), original in list(_originals.items()):
-        module = sys.modules.get(module_name)
-        if module is not None:
-            if original is _MISSING:
-                module.__dict__.pop(name, None)
-            else:
-                setattr(module, name, original)
-        del _originals[(module_name, name)]
+    for key, (module, name, original) in list(_originals.items()):
+        if original is _MISSING:
+            module.__dict__.pop(name, None)
+        else:
+            setattr(module, name, original)
+        del _originals[key]
 
 
 def is_installed() -> bool:
