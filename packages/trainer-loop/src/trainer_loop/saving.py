@@ -56,7 +56,9 @@ class SavingMixin:
 
     # --------------------------------------------------------------------------- writing
 
-    def _save(self, output_dir: str, state_dict: dict | None = None) -> None:
+    def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
+        """Write the model files, the processing class and the arguments into ``output_dir``."""
+        output_dir = output_dir if output_dir is not None else self.args.output_dir
         os.makedirs(output_dir, exist_ok=True)
         logger.info("Saving model checkpoint to %s", _final_path(output_dir))
         with deepspeed_import_skipped():
