@@ -203,11 +203,28 @@ def available_integrations() -> list[str]:
     for name, module in INTEGRATION_MODULES.items():
         if name == "flyte":
             continue  # never auto-selected, as in transformers
-        if name == "azure_ml" and _module_present("mlflow"):
+        if name == "azure_ml" and _mlflow_enabled() and _module_present("mlflow"):
             continue
+        if name == "mlflow" and not _mlflow_enabled():
+            continue
+        if name == "comet_ml" and not comet_configured():
+            continue  # an experiment could not start; transformers leaves it out too
         if _module_present(module) or (name == "tensorboard" and _module_present("tensorboardX")):
             found.append(name)
     return found
+
+
+def comet_configured() -> bool:
+    """Whether comet has an API key (``COMET_API_KEY`` or its config file) or runs offline."""
+    if os.getenv("COMET_API_KEY"):
+        return True
+    if os.getenv("COMET_START_ONLINE", "").lower() in ("0", "false", "no", "off"):
+        return True
+    return os.path.isfile(os.path.expanduser(os.getenv("COMET_CONFIG", "~/.comet.config")))
+
+
+def _mlflow_enabled() -> bool:
+    return os.getenv("DISABLE_MLFLOW_INTEGRATION", "FALSE").upper() != "TRUE"
 
 
 def _module_present(module: str) -> bool:

@@ -6,6 +6,8 @@ import logging
 import os
 from typing import Any
 
+from trainer_args.validation import comet_configured
+
 from ..callbacks import TrainerCallback
 from .base import env_flag, has_module, import_client, model_config_dict, rewrite_logs
 
@@ -24,12 +26,7 @@ def is_comet_configured() -> bool:
 
     ``report_to="all"`` includes comet only then, as an experiment could not start otherwise.
     """
-    if os.getenv("COMET_API_KEY"):
-        return True
-    if os.getenv("COMET_START_ONLINE", "").lower() in ("0", "false", "no", "off"):
-        return True
-    config_file = os.path.expanduser(os.getenv("COMET_CONFIG", "~/.comet.config"))
-    return os.path.isfile(config_file)
+    return comet_configured()
 
 
 class CometCallback(TrainerCallback):
