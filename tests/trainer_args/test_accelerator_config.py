@@ -50,6 +50,7 @@ def test_json_and_yaml_files_as_str_or_path(tmp_path):
     for given in (json_file, str(json_file)):
         config = TrainingArguments(output_dir="out", accelerator_config=given).accelerator_config
         assert config.dispatch_batches is False and config.non_blocking is True
+    pytest.importorskip("yaml")  # YAML files need the trainer-args[yaml] extra
     config = TrainingArguments(
         output_dir="out", accelerator_config=pathlib.Path(yaml_file)
     ).accelerator_config
