@@ -52,26 +52,33 @@ SCRIPT = textwrap.dedent(
                 os.kill(os.getpid(), signal.SIGTERM)
 
 
-    args = TrainingArguments(
-        output_dir=sys.argv[1], per_device_train_batch_size=4, gradient_accumulation_steps=2,
-        max_steps=12, learning_rate=0.05, save_strategy="no", report_to="none", use_cpu=True,
-        disable_tqdm=True, enable_jit_checkpoint=True, logging_steps=1,
-    )
-    run = Trainer(model=Model(), args=args, train_dataset=data, callbacks=[Terminate()])
-    out = run.train(resume_from_checkpoint=sys.argv[2] == "resume" or None)
-    torch.save({k: v.detach() for k, v in run.model.state_dict().items()},
-               os.path.join(sys.argv[1], "final-" + sys.argv[2] + ".pt"))
-    print("RETURNED", out.global_step, flush=True)
+    def train(output_dir, mode):
+        args = TrainingArguments(
+            output_dir=output_dir, per_device_train_batch_size=4, gradient_accumulation_steps=2,
+            max_steps=12, learning_rate=0.05, save_strategy="no", report_to="none",
+            use_cpu=True, disable_tqdm=True, enable_jit_checkpoint=True, logging_steps=1,
+        )
+        run = Trainer(model=Model(), args=args, train_dataset=data, callbacks=[Terminate()])
+        out = run.train(resume_from_checkpoint=mode == "resume" or None)
+        torch.save({k: v.detach() for k, v in run.model.state_dict().items()},
+                   os.path.join(output_dir, "final-" + mode + ".pt"))
+        print("RETURNED", out.global_step, flush=True)
+
+
+    train(sys.argv[1], sys.argv[2])
+    if len(sys.argv) > 3:  # an uninterrupted run for reference, in the same interpreter
+        train(sys.argv[3], "first")
     """
 )
 
 
-def _run(tmp_path, out_dir, mode, term_at, kill_wait="0"):
+def _run(tmp_path, out_dir, mode, term_at, kill_wait="0", reference_dir=None):
     script = tmp_path / "jit_script.py"
     script.write_text(SCRIPT)
     env = {**os.environ, "TERM_AT": str(term_at), "KILL_WAIT": kill_wait}
+    extra = [str(reference_dir)] if reference_dir is not None else []
     return subprocess.run(
-        [sys.executable, str(script), str(out_dir), mode],
+        [sys.executable, str(script), str(out_dir), mode, *extra],
         capture_output=True,
         text=True,
         env=env,
@@ -88,14 +95,10 @@ def test_sigterm_writes_checkpoint_returns_and_resumes_exactly(tmp_path):
     assert sorted(os.listdir(interrupted)) == ["checkpoint-6", "final-first.pt"]
     state = json.loads((interrupted / "checkpoint-6" / "trainer_state.json").read_text())
     assert state["global_step"] == 6
-    resumed = _run(tmp_path, interrupted, "resume", term_at=-1)
-    assert resumed.returncode == 0, resumed.stderr
-    assert "RETURNED 12" in resumed.stdout
-
     straight = tmp_path / "straight"
-    reference = _run(tmp_path, straight, "first", term_at=-1)
-    assert reference.returncode == 0, reference.stderr
-    assert "RETURNED 12" in reference.stdout
+    resumed = _run(tmp_path, interrupted, "resume", term_at=-1, reference_dir=straight)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.count("RETURNED 12") == 2  # the resumed run, then the reference
     assert not any(name.startswith("checkpoint-") for name in os.listdir(straight))
     mine = torch.load(interrupted / "final-resume.pt", weights_only=True)
     expected = torch.load(straight / "final-first.pt", weights_only=True)
