@@ -138,11 +138,19 @@ def _lengths(dataset: Any, args: Any, model_input_name: str | None) -> list[int]
     return None
 
 
+def _has_accelerator() -> bool:
+    """Whether pinned host memory can help: a CUDA, XPU, MPS, ... device is present."""
+    accelerator = getattr(torch, "accelerator", None)  # torch >= 2.6
+    if accelerator is not None:
+        return accelerator.is_available()
+    return torch.cuda.is_available()
+
+
 def _worker_kwargs(args: Any, process_index: int, training: bool) -> dict[str, Any]:
     workers = int(_arg(args, "dataloader_num_workers", 0))
     kwargs: dict[str, Any] = {
         "num_workers": workers,
-        "pin_memory": bool(_arg(args, "dataloader_pin_memory", True)) and torch.cuda.is_available(),
+        "pin_memory": bool(_arg(args, "dataloader_pin_memory", True)) and _has_accelerator(),
     }
     if workers > 0:
         kwargs["persistent_workers"] = bool(_arg(args, "dataloader_persistent_workers", False))
