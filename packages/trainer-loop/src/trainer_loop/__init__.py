@@ -1,5 +1,6 @@
 """The Trainer: train, evaluate and predict with callbacks, checkpoints and exact resume."""
 
+from .async_checkpoint import BackgroundCheckpointing, CheckpointWriteError
 from .callbacks import CallbackHandler, Event, TrainerCallback
 from .callbacks_builtin import (
     DefaultFlowCallback,
@@ -53,6 +54,8 @@ from .trainer import Trainer
 __version__ = "0.1.0"
 
 __all__ = [
+    "BackgroundCheckpointing",
+    "CheckpointWriteError",
     "AzureMLCallback",
     "ClearMLCallback",
     "CodeCarbonCallback",

@@ -11,6 +11,7 @@ import torch
 
 from . import checkpoints as ckpt
 from .adapters import carries_adapters, has_adapter_weights, is_peft_model, load_adapter_checkpoint
+from .async_checkpoint import save_checkpoint_in_background, wants_background_saves
 from .lazy_deepspeed import deepspeed_import_skipped
 from .nonfinite import checkpoint_to_keep
 from .results import (
@@ -87,6 +88,9 @@ class SavingMixin:
     def _save_checkpoint(self, model: torch.nn.Module, trial: Any) -> None:
         if self.hp_search_backend is None and trial is None:
             self.store_flos()
+        if wants_background_saves(self):
+            save_checkpoint_in_background(self, trial)
+            return
         run_dir = self._get_output_dir(trial)
         final_dir = os.path.join(run_dir, ckpt.checkpoint_folder_name(self.state.global_step))
         barrier = self.accelerator.wait_for_everyone if self.accelerator.num_processes > 1 else None
@@ -169,6 +173,12 @@ class SavingMixin:
             ckpt.atomic_torch_save(scaler.state_dict(), os.path.join(output_dir, SCALER_NAME))
 
     def _save_rng_state(self, output_dir: str) -> None:
+        states = self._rng_state_to_save()
+        os.makedirs(output_dir, exist_ok=True)
+        name = ckpt.rng_file_name(self.args.world_size, self.args.process_index)
+        ckpt.atomic_torch_save(states, os.path.join(output_dir, name))
+
+    def _rng_state_to_save(self) -> dict:
         distributed = self.accelerator.num_processes > 1
         states = ckpt.capture_rng_state(distributed)
         states[LOSS_WINDOW_KEY] = {
@@ -178,9 +188,7 @@ class SavingMixin:
                 getattr(self, "_globalstep_last_logged", self.state.global_step)
             ),
         }
-        os.makedirs(output_dir, exist_ok=True)
-        name = ckpt.rng_file_name(self.args.world_size, self.args.process_index)
-        ckpt.atomic_torch_save(states, os.path.join(output_dir, name))
+        return states
 
     # --------------------------------------------------------------------------- reading
 

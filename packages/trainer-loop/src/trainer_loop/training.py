@@ -20,6 +20,7 @@ import torch
 from trainer_data import skip_first_batches
 from trainer_dist import find_executable_batch_size
 
+from .async_checkpoint import wait_for_writer
 from .checkpoints import resolve_resume_checkpoint
 from .metrics import speed_metrics
 from .neftune import activate_neftune, deactivate_neftune
@@ -45,6 +46,7 @@ class TrainingLoopMixin(RunSetupMixin):
         Returns a ``TrainOutput(global_step, training_loss, metrics)``.
         """
         args = self.args
+        wait_for_writer(self)  # a background checkpoint of an earlier run is whole before resuming
         self._memory_tracker.start("train")
         checkpoint = resolve_resume_checkpoint(resume_from_checkpoint, args.output_dir)
         self.is_in_train = True
@@ -299,6 +301,7 @@ class TrainingLoopMixin(RunSetupMixin):
             self.control = self.callback_handler.on_save(self.args, self.state, self.control)
 
     def _finalize_training(self, trial, num_train_samples, start_time) -> TrainOutput:
+        wait_for_writer(self)  # checkpoints written in the background are on disk (or raise)
         self._total_loss_scalar += self._gather_scalar(self._tr_loss)
         self._tr_loss.zero_()
         self._nonfinite.report(self)

@@ -33,6 +33,7 @@ _EXPORTS: dict[str, str] = {
     "DefaultFlowCallback": "trainer_loop",
     "EarlyStoppingCallback": "trainer_loop",
     "StopOnNonFiniteCallback": "trainer_loop",
+    "BackgroundCheckpointing": "trainer_loop",
     "PrinterCallback": "trainer_loop",
     "ProgressCallback": "trainer_loop",
     "TensorBoardCallback": "trainer_loop",

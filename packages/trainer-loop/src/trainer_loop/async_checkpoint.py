@@ -1,0 +1,210 @@
+"""Checkpoints written by a background thread while training goes on (opt-in).
+
+Add ``BackgroundCheckpointing()`` to the trainer's callbacks to turn it on. At each save the
+loop copies what a checkpoint holds into host memory (model weights, optimizer, scheduler and
+scaler states, random-generator states, ``trainer_state.json`` as text) and hands the copy to one
+writer thread. The writer fills a staging folder and renames it into place exactly as a blocking
+save does (``checkpoints.staged_folder``), then rotates old checkpoints and pushes to the Hub.
+Training waits only for the copy, and for the previous write when it is still running.
+
+The writer is waited for before the next save, at the end of ``train()`` (before the best model
+is loaded and before ``on_train_end``), and at the start of ``train()``. An exception raised in
+the writer is raised again in the training thread at the first of those points.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+
+from . import checkpoints as ckpt
+from .callbacks import TrainerCallback
+from .nonfinite import checkpoint_to_keep
+from .results import OPTIMIZER_NAME, SCALER_NAME, SCHEDULER_NAME, TRAINER_STATE_NAME
+
+logger = logging.getLogger(__name__)
+
+
+class BackgroundCheckpointing(TrainerCallback):
+    """Put this in ``callbacks=[...]`` to write checkpoints in a background thread.
+
+    It has no hooks of its own: the training loop looks for it at every save. With several
+    processes, DeepSpeed, FSDP, or a subclass that overrides one of the saving hooks, checkpoints
+    are written in the training thread as usual (logged once). ``on_save`` callbacks run when the
+    state has been copied, before the folder exists on disk.
+    """
+
+
+class CheckpointWriteError(RuntimeError):
+    """A checkpoint written in the background failed; the original exception is the cause."""
+
+
+class CheckpointWriter:
+    """One write at a time in a worker thread; errors come back through :meth:`wait`."""
+
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._what = ""
+
+    @property
+    def busy(self) -> bool:
+        """Whether a write is still running."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def submit(self, write: Callable[[], None], what: str) -> None:
+        """Wait for the previous write (raising its error), then start ``write`` in the worker."""
+        self.wait()
+        self._what = what
+        # Not a daemon: an interpreter that exits mid-write finishes the folder first.
+        self._thread = threading.Thread(
+            target=self._run, args=(write,), name="trainer-checkpoint-writer", daemon=False
+        )
+        self._thread.start()
+
+    def _run(self, write: Callable[[], None]) -> None:
+        try:
+            write()
+        except BaseException as error:  # handed to the training thread by wait()
+            self._error = error
+
+    def wait(self) -> None:
+        """Block until the running write is done; raise ``CheckpointWriteError`` if it failed."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        error, self._error = self._error, None
+        if error is not None:
+            raise CheckpointWriteError(
+                f"Writing {self._what} in the background failed: {type(error).__name__}: {error}. "
+                "Earlier checkpoints are whole; the failed one was left as a .staging- folder "
+                "or not written at all."
+            ) from error
+
+
+def to_host(obj: Any) -> Any:
+    """A deep copy of ``obj`` whose tensors are fresh CPU tensors.
+
+    Tensors sharing storage (tied weights) stay shared in the copy, and so do other objects that
+    appear twice, so the copy pickles to the same bytes as the original. Later in-place updates
+    by the optimizer or the loop do not reach it.
+    """
+    memo: dict[int, Any] = {}
+    copies: dict[tuple, torch.Tensor] = {}
+    for tensor in _tensors_in(obj):
+        if id(tensor) in memo:
+            continue
+        plain = tensor.detach()
+        key = (
+            plain.untyped_storage().data_ptr(),
+            plain.storage_offset(),
+            plain.dtype,
+            tuple(plain.shape),
+            tuple(plain.stride()),
+            plain.device.type,
+        )
+        if not plain.numel() or key not in copies:
+            copies[key] = plain.to("cpu", copy=True)
+        memo[id(tensor)] = copies[key]
+    return copy.deepcopy(obj)
+
+
+def _tensors_in(obj: Any) -> Iterator[torch.Tensor]:
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif isinstance(obj, dict):
+        for value in obj.values():
+            yield from _tensors_in(value)
+    elif isinstance(obj, (list, tuple)):
+        for value in obj:
+            yield from _tensors_in(value)
+
+
+def wants_background_saves(trainer: Any) -> bool:
+    """Whether ``BackgroundCheckpointing`` is among the callbacks and this run can use it."""
+    if not any(
+        isinstance(cb, BackgroundCheckpointing) for cb in trainer.callback_handler.callbacks
+    ):
+        return False
+    reason = _blocking_reason(trainer)
+    if reason is not None:
+        if not getattr(trainer, "_background_fallback_logged", False):
+            logger.info("BackgroundCheckpointing: checkpoints are written in place (%s).", reason)
+            trainer._background_fallback_logged = True
+        return False
+    return True
+
+
+def _blocking_reason(trainer: Any) -> str | None:
+    from .saving import SavingMixin
+
+    if trainer.args.world_size > 1 or trainer.accelerator.num_processes > 1:
+        return "several processes"
+    if trainer.is_deepspeed_enabled or trainer.is_fsdp_enabled:
+        return "DeepSpeed or FSDP"
+    if not trainer.args.should_save:
+        return "this process does not save"
+    for hook in (
+        "save_model",
+        "_save_optimizer_and_scheduler",
+        "_save_scaler",
+        "_save_rng_state",
+        "_save_checkpoint",
+    ):
+        if getattr(type(trainer), hook) is not getattr(SavingMixin, hook):
+            return f"{type(trainer).__name__} overrides {hook}"
+    return None
+
+
+def wait_for_writer(trainer: Any) -> None:
+    """Wait for a background checkpoint write of ``trainer``, raising its error (no-op if none)."""
+    writer = trainer.__dict__.get("_checkpoint_writer")
+    if writer is not None:
+        writer.wait()
+
+
+def save_checkpoint_in_background(trainer: Any, trial: Any) -> None:
+    """Copy the checkpoint's content to host memory and let the writer thread put it on disk."""
+    writer = trainer.__dict__.get("_checkpoint_writer")
+    if writer is None:
+        writer = trainer._checkpoint_writer = CheckpointWriter()
+    writer.wait()  # the previous folder is whole before this one is planned (rotation, best)
+    args = trainer.args
+    run_dir = trainer._get_output_dir(trial)
+    final_dir = os.path.join(run_dir, ckpt.checkpoint_folder_name(trainer.state.global_step))
+
+    model_state = to_host(trainer._plain_model().state_dict())
+    states: dict[str, Any] = {}
+    if not args.save_only_model:
+        states[OPTIMIZER_NAME] = to_host(trainer.optimizer.state_dict())
+        if not trainer._deepspeed_owns_scheduler():
+            states[SCHEDULER_NAME] = to_host(trainer.lr_scheduler.state_dict())
+        scaler = getattr(trainer.accelerator, "scaler", None)
+        if scaler is not None:
+            states[SCALER_NAME] = to_host(scaler.state_dict())
+        rng_name = ckpt.rng_file_name(args.world_size, args.process_index)
+        states[rng_name] = to_host(trainer._rng_state_to_save())
+    trainer._record_best_checkpoint(run_dir)
+    trainer._export_callback_states()
+    state_text = trainer.state.to_json_string()
+    best = trainer.state.best_model_checkpoint
+    keep = checkpoint_to_keep(trainer, final_dir)
+
+    def write() -> None:
+        with ckpt.staged_folder(final_dir, is_writer=True) as staging:
+            trainer._save(staging, state_dict=model_state)
+            for name, state in states.items():
+                ckpt.atomic_torch_save(state, os.path.join(staging, name))
+            with open(os.path.join(staging, TRAINER_STATE_NAME), "w", encoding="utf-8") as f:
+                f.write(state_text)
+        if args.push_to_hub:
+            trainer._push_from_checkpoint(final_dir)
+        ckpt.rotate_checkpoints(run_dir, args.save_total_limit, best, keep=keep)
+
+    writer.submit(write, os.path.basename(final_dir))
