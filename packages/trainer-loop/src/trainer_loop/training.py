@@ -301,7 +301,7 @@ class TrainingLoopMixin(RunSetupMixin):
             self.control = self.callback_handler.on_save(self.args, self.state, self.control)
 
     def _finalize_training(self, trial, num_train_samples, start_time) -> TrainOutput:
-        wait_for_writer(self)  # checkpoints written in the background are on disk (or raise)
+        wait_for_writer(self, release_buffers=True)  # background checkpoints are on disk
         self._total_loss_scalar += self._gather_scalar(self._tr_loss)
         self._tr_loss.zero_()
         self._nonfinite.report(self)
