@@ -56,6 +56,9 @@ def test_quick_bench_writes_every_section(tmp_path, monkeypatch):
             assert saved["train"][case]["steps_per_s"][who] > 0
         assert saved["eval"][case]["ratio_ours_raw_predict"] > 0
     assert saved["checkpoint"]["gpt_small"]["ratio_ours_raw_save"] > 0
+    assert saved["checkpoint"]["gpt_small"]["ratio_background_blocking_stall"] > 0
+    assert saved["train"]["mlp"]["ratio_ours_raw_whole"] > 0
+    assert "Training stall per checkpoint" in table and "Whole run" in table
     assert saved["import"]["seconds"]["trainer_args"] > 0
     assert saved["memory"]["peak_rss_mib"]["ours"] > 0
     for section in ("train", "eval", "checkpoint", "memory"):

@@ -54,6 +54,9 @@ def verdicts(r: dict[str, Any]) -> list[tuple[str, float, str, bool]]:
     for name, v in r.get("train", {}).items():
         x = v[f"{pre}ratio_ours_raw"]
         rows.append((f"train {name}: ours/raw", x, "<= 1.10", x <= BUDGET["train"]))
+        if f"{pre}ratio_ours_raw_whole" in v:
+            x = v[f"{pre}ratio_ours_raw_whole"]
+            rows.append((f"whole train() {name}: ours/raw", x, "<= 1.10", x <= BUDGET["train"]))
     for name, v in r.get("eval", {}).items():
         for mode in ("evaluate", "predict"):
             x = v[f"{pre}ratio_ours_raw_{mode}"]
@@ -61,6 +64,9 @@ def verdicts(r: dict[str, Any]) -> list[tuple[str, float, str, bool]]:
     for name, v in r.get("checkpoint", {}).items():
         x = v["ratio_ours_raw_save"]
         rows.append((f"checkpoint save {name}: ours/raw", x, "<= 1.20", x <= BUDGET["checkpoint"]))
+        if "ratio_background_blocking_stall" in v and name == "gpt_100m":
+            x = v["ratio_background_blocking_stall"]
+            rows.append((f"checkpoint stall {name}: background/blocking", x, "<= 0.25", x <= 0.25))
     if "import" not in r:
         return rows
     imp = r["import"]
@@ -111,6 +117,23 @@ def markdown(r: dict[str, Any]) -> str:
                 f"| {v['ratio_ours_raw']:.3f} | {v['ratio_transformers_raw']:.3f} "
                 f"| {v['cpu_ratio_ours_raw']:.3f} | {v['cpu_ratio_transformers_raw']:.3f} |"
             )
+        lines += [
+            "",
+            "| Whole run (s, median: Trainer construction + train() vs the whole raw loop) "
+            "| raw | ours | transformers | ours/raw | transformers/raw | ours/raw CPU time "
+            "| transformers/raw CPU time |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, v in r["train"].items():
+            if "whole_seconds" not in v:
+                continue
+            w = v["whole_seconds"]
+            lines.append(
+                f"| {name} ({v['steps']} steps) | {w['raw']:.3f} | {w['ours']:.3f} "
+                f"| {w['transformers']:.3f} | {v['ratio_ours_raw_whole']:.3f} "
+                f"| {v['ratio_transformers_raw_whole']:.3f} | {v['cpu_ratio_ours_raw_whole']:.3f} "
+                f"| {v['cpu_ratio_transformers_raw_whole']:.3f} |"
+            )
     if "eval" in r:
         lines += [
             "",
@@ -141,6 +164,22 @@ def markdown(r: dict[str, Any]) -> str:
                     f"| {sec[f'ours_{mode}']:.4f} | {sec[f'transformers_{mode}']:.4f} "
                     f"| {v[f'ratio_ours_raw_{mode}']:.3f} | {v[f'ratio_transformers_raw_{mode}']:.3f} |"
                 )
+        lines += [
+            "",
+            "| Training stall per checkpoint (s, median, ours) | blocking save | background: stall "
+            "| background: whole write | stall/blocking | first background save: stall |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for name, v in r["checkpoint"].items():
+            sec = v["seconds"]
+            if "ours_background_stall" not in sec:
+                continue
+            lines.append(
+                f"| {name} ({v['parameters'] / 1e6:.1f}M params) | {sec['ours_save']:.4f} "
+                f"| {sec['ours_background_stall']:.4f} | {sec['ours_background_write']:.4f} "
+                f"| {v['ratio_background_blocking_stall']:.3f} "
+                f"| {v['background_first_stall_seconds']:.4f} |"
+            )
     if "import" in r:
         imp = r["import"]
         lines += [

@@ -29,15 +29,20 @@ def bench_train(s: Sizes, device: str, rounds: int) -> dict[str, Any]:
         warmup = s.mlp_warmup if name == "mlp" else s.gpt_warmup
         samples: dict[str, list[float]] = {k: [] for k in CONTENDERS}
         cpu: dict[str, list[float]] = {k: [] for k in CONTENDERS}
+        whole: dict[str, list[float]] = {k: [] for k in CONTENDERS}
+        whole_cpu: dict[str, list[float]] = {k: [] for k in CONTENDERS}
         for _ in range(rounds):
             for who in CONTENDERS:
                 model = c["model"]()
                 gc.collect()
+                c0, t0 = time.process_time(), time.perf_counter()  # the whole run, set-up included
                 if who == "raw":
                     stamps: list[float] = []
                     raw_train(model, c["data"], c["batch"], steps, device, stamps)
                 else:
                     stamps = run_trainer(who, model, c["data"], c["batch"], steps, device)
+                whole[who].append(time.perf_counter() - t0)
+                whole_cpu[who].append(time.process_time() - c0)
                 samples[who].append(steps_per_s(stamps, warmup))
                 cpu[who].append(steps_per_s(stamps, warmup, clock=1))
         med = {k: statistics.median(v) for k, v in samples.items()}
@@ -57,7 +62,16 @@ def bench_train(s: Sizes, device: str, rounds: int) -> dict[str, Any]:
             "samples_cpu_steps_per_s": cpu,
             "cpu_ratio_ours_raw": mcpu["raw"] / mcpu["ours"],
             "cpu_ratio_transformers_raw": mcpu["raw"] / mcpu["transformers"],
+            # the whole run: Trainer construction + train() against the whole raw loop
+            "whole_seconds": {k: statistics.median(v) for k, v in whole.items()},
+            "whole_cpu_seconds": {k: statistics.median(v) for k, v in whole_cpu.items()},
+            "samples_whole_seconds": whole,
         }
+        w, wc = results[name]["whole_seconds"], results[name]["whole_cpu_seconds"]
+        results[name]["ratio_ours_raw_whole"] = w["ours"] / w["raw"]
+        results[name]["ratio_transformers_raw_whole"] = w["transformers"] / w["raw"]
+        results[name]["cpu_ratio_ours_raw_whole"] = wc["ours"] / wc["raw"]
+        results[name]["cpu_ratio_transformers_raw_whole"] = wc["transformers"] / wc["raw"]
     return results
 
 
