@@ -97,7 +97,7 @@ def test_push_to_hub_uploads_model_card_and_args(fake_hub, logged_in, tmp_path):
     assert "on the toy regression dataset." in card
     assert "### Training results" in card and "| Validation Loss |" in card
     assert "- training_steps: 4" in card
-    assert "- trainer-loop " in card and "- PyTorch " in card
+    assert "- trainer-loop " in card and "- Pytorch " in card  # spelled as transformers does
     assert "- Transformers " not in card  # not a transformers model
     (commit,) = fake_hub.commits_to(REPO)
     assert commit.summary == "End of training" and commit.user == FAKE_USER

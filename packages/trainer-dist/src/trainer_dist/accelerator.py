@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 from accelerate import Accelerator
-from accelerate.state import AcceleratorState, PartialState
+from accelerate.state import AcceleratorState, GradientState, PartialState
 from accelerate.utils import (
     DataLoaderConfiguration,
     DistributedDataParallelKwargs,
@@ -259,6 +259,10 @@ def _reset_state(config: dict[str, Any], use_cpu: bool) -> None:
             )
         return
     AcceleratorState._reset_state(reset_partial_state=True)
+    # The gradient state is shared by every accelerator of the process: a loop that prepared
+    # dataloaders before (transformers' Trainer does) leaves weak references to them there,
+    # which would make this trainer unpicklable (Ray sends trainers to its workers).
+    GradientState._reset_state()
 
 
 def build_accelerator(
