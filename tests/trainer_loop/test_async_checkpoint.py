@@ -230,3 +230,28 @@ def test_kill_during_a_background_write_then_resume_is_exact(tmp_path):
     for name, value in reference.model.state_dict().items():
         assert torch.equal(resumed.model.state_dict()[name], value), name
     assert resumed.state.log_history[-2]["loss"] == reference.state.log_history[-2]["loss"]
+
+
+def test_best_model_and_rotation_match_blocking_saves(tmp_path):
+    finals, folders, best = {}, {}, {}
+    for background in (False, True):
+        run = tmp_path / ("background" if background else "blocking")
+        trainer = Trainer(
+            model=RegressionModel(),
+            args=cpu_args(
+                run, max_steps=8, save_strategy="steps", save_steps=2, eval_strategy="steps",
+                eval_steps=2, load_best_model_at_end=True, save_total_limit=1, seed=7,
+                metric_for_best_model="eval_loss", greater_is_better=True,  # the first is best
+            ),
+            train_dataset=RegressionDataset(length=64),
+            eval_dataset=RegressionDataset(length=16, seed=3),
+            callbacks=[BackgroundCheckpointing()] if background else None,
+        )  # fmt: skip
+        trainer.train()
+        finals[background] = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+        folders[background] = sorted(os.listdir(run / "out"))
+        best[background] = os.path.basename(trainer.state.best_model_checkpoint)
+    assert folders[True] == folders[False] == ["checkpoint-2"]
+    assert best[True] == best[False] == "checkpoint-2"
+    for name, value in finals[False].items():
+        assert torch.equal(finals[True][name], value), name
