@@ -255,3 +255,20 @@ def test_best_model_and_rotation_match_blocking_saves(tmp_path):
     assert best[True] == best[False] == "checkpoint-2"
     for name, value in finals[False].items():
         assert torch.equal(finals[True][name], value), name
+
+
+def test_the_host_copy_keeps_tied_weights_shared_and_ignores_later_updates():
+    from trainer_loop.async_checkpoint import HostCopier
+
+    weight = torch.nn.Parameter(torch.randn(4, 3))
+    state = {"embed": weight, "head": weight, "step": torch.tensor(1.0), "betas": (0.9, 0.99)}
+    copier = HostCopier()
+    before = weight.detach().clone()
+    first = copier.copy("model", state)
+    assert first["embed"] is first["head"] and first["embed"] is not weight
+    with torch.no_grad():
+        weight.add_(1.0)
+    assert torch.equal(first["embed"], before)  # the copy does not follow the update
+    second = copier.copy("model", state)
+    assert second["embed"].data_ptr() == first["embed"].data_ptr()  # buffers are reused
+    assert torch.equal(second["embed"], weight) and second["betas"] == (0.9, 0.99)

@@ -150,11 +150,11 @@ def to_host(obj: Any) -> Any:
 
 
 def _fits(buffer: torch.Tensor, tensor: torch.Tensor) -> bool:
+    # Pinned or not, a CPU buffer takes any copy (is_pinned() could start a CUDA context).
     return (
         buffer.dtype == tensor.dtype
         and buffer.shape == tensor.shape
         and buffer.stride() == tensor.stride()
-        and buffer.is_pinned() == tensor.is_cuda
     )
 
 
