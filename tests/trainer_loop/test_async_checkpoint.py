@@ -52,6 +52,7 @@ def _regression(tmp_path, background, **overrides):
 
 
 def _tiny_gpt2():
+    pytest.importorskip("transformers")
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(0)

@@ -24,7 +24,8 @@ SCRIPT = textwrap.dedent(
     from torch import nn
 
     import trainer_loop.jit_checkpoint as jit
-    from trainer import Trainer, TrainerCallback, TrainingArguments
+    from trainer_args import TrainingArguments
+    from trainer_loop import Trainer, TrainerCallback
 
     jit.KILL_WAIT_S = float(os.environ.get("KILL_WAIT", "0"))
 

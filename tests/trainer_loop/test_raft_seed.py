@@ -6,6 +6,7 @@ import importlib.util
 import os
 
 import pytest
+from helpers.meta import require_meta_package
 
 torch = pytest.importorskip("torch")
 
@@ -78,6 +79,7 @@ def test_one_train_continues_the_kept_engine(tmp_path):
 
 
 def test_raft_example_reward_rises_over_rounds(capsys):
+    require_meta_package()  # the example imports from `trainer`, as a user would
     spec = importlib.util.spec_from_file_location(
         "raft_toy_reward", os.path.join(REPO, "examples", "raft_toy_reward.py")
     )
