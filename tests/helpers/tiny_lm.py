@@ -46,34 +46,10 @@ def tiny_tokenizer():
     return tokenizer
 
 
-def tiny_causal_lm(seed: int = 0, vocab_size: int | None = None):
-    """A two-layer Qwen2 causal LM with hidden size 16 and random weights."""
-    from transformers import Qwen2Config, Qwen2ForCausalLM
+def _qwen2_config(**extra):
+    from transformers import Qwen2Config
 
-    torch.manual_seed(seed)
-    size = vocab_size or len(SPECIAL) + len(WORDS)
-    config = Qwen2Config(
-        vocab_size=size,
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=64,
-        pad_token_id=0,
-        eos_token_id=4,
-        bos_token_id=None,
-        tie_word_embeddings=True,
-    )
-    return Qwen2ForCausalLM(config)
-
-
-def tiny_sequence_classifier(seed: int = 0, num_labels: int = 1):
-    """A two-layer Qwen2 sequence classifier (a reward model when ``num_labels=1``)."""
-    from transformers import Qwen2Config, Qwen2ForSequenceClassification
-
-    torch.manual_seed(seed)
-    config = Qwen2Config(
+    settings = dict(
         vocab_size=len(SPECIAL) + len(WORDS),
         hidden_size=16,
         intermediate_size=32,
@@ -83,9 +59,26 @@ def tiny_sequence_classifier(seed: int = 0, num_labels: int = 1):
         max_position_embeddings=64,
         pad_token_id=0,
         eos_token_id=4,
-        num_labels=num_labels,
     )
-    return Qwen2ForSequenceClassification(config)
+    settings.update(extra)
+    return Qwen2Config(**settings)
+
+
+def tiny_causal_lm(seed: int = 0, vocab_size: int | None = None):
+    """A two-layer Qwen2 causal LM with hidden size 16 and random weights."""
+    from transformers import Qwen2ForCausalLM
+
+    torch.manual_seed(seed)
+    extra = {"vocab_size": vocab_size} if vocab_size else {}
+    return Qwen2ForCausalLM(_qwen2_config(bos_token_id=None, tie_word_embeddings=True, **extra))
+
+
+def tiny_sequence_classifier(seed: int = 0, num_labels: int = 1):
+    """A two-layer Qwen2 sequence classifier (a reward model when ``num_labels=1``)."""
+    from transformers import Qwen2ForSequenceClassification
+
+    torch.manual_seed(seed)
+    return Qwen2ForSequenceClassification(_qwen2_config(num_labels=num_labels))
 
 
 def sentences(n: int, seed: int = 0, length: int = 8) -> list[str]:

@@ -6,12 +6,10 @@ scenarios run on both; losses, metrics, saved files and final weights must agree
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 
 import pytest
+from helpers.backends import run_on_both_backends
 
 pytest.importorskip("trl")
 pytest.importorskip("transformers")
@@ -33,26 +31,7 @@ SCENARIOS = [
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    out = tmp_path_factory.mktemp("trl")
-    env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1"}
-    procs = {
-        backend: subprocess.Popen(
-            [sys.executable, WORKER, backend, str(out), *SCENARIOS],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-            cwd=str(out),
-        )
-        for backend in ("ours", "transformers")
-    }
-    results = {}
-    for backend, proc in procs.items():
-        output, _ = proc.communicate(timeout=900)
-        assert proc.returncode == 0, f"{backend} worker failed:\n{output[-4000:]}"
-        with open(out / f"{backend}.json") as handle:
-            results[backend] = json.load(handle)
-    return results
+    return run_on_both_backends(WORKER, tmp_path_factory.mktemp("trl"), SCENARIOS)
 
 
 def _scenario(runs, name):

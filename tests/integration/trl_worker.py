@@ -40,6 +40,12 @@ COMMON = dict(
     dataloader_num_workers=0,
 )
 VOLATILE = ("runtime", "per_second", "total_flos", "step_time")
+#: What most scenarios share; each passes what differs.
+RUN = dict(per_device_train_batch_size=4, logging_steps=1, learning_rate=1e-3, **COMMON)
+
+
+def _config(cls, out_dir: str, **overrides):
+    return cls(output_dir=out_dir, **{**RUN, **overrides})
 
 
 def _history(trainer_obj) -> list[dict]:
@@ -74,15 +80,13 @@ def sft_text(out_dir: str) -> dict:
     from trl import SFTConfig, SFTTrainer
 
     data = datasets.Dataset.from_dict({"text": sentences(24)})
-    args = SFTConfig(
-        output_dir=out_dir,
+    args = _config(
+        SFTConfig,
+        out_dir,
         max_steps=6,
-        per_device_train_batch_size=4,
         gradient_accumulation_steps=2,
         logging_steps=2,
         save_steps=3,
-        learning_rate=1e-3,
-        **COMMON,
     )
     t = SFTTrainer(
         model=tiny_causal_lm(), args=args, train_dataset=data, processing_class=tiny_tokenizer()
@@ -98,15 +102,7 @@ def sft_resume(out_dir: str) -> dict:
     data = datasets.Dataset.from_dict({"text": sentences(24)})
 
     def build(output_dir):
-        args = SFTConfig(
-            output_dir=output_dir,
-            max_steps=6,
-            per_device_train_batch_size=4,
-            logging_steps=1,
-            save_steps=3,
-            learning_rate=1e-3,
-            **COMMON,
-        )
+        args = _config(SFTConfig, output_dir, max_steps=6, save_steps=3)
         return SFTTrainer(
             model=tiny_causal_lm(), args=args, train_dataset=data, processing_class=tiny_tokenizer()
         )
@@ -137,15 +133,7 @@ def sft_prompt_completion(out_dir: str) -> dict:
             "completion": " ".join(e["completion"].split()[:4]),
         }
     )
-    args = SFTConfig(
-        output_dir=out_dir,
-        max_steps=4,
-        per_device_train_batch_size=4,
-        logging_steps=1,
-        save_steps=4,
-        learning_rate=1e-3,
-        **COMMON,
-    )
+    args = _config(SFTConfig, out_dir, max_steps=4, save_steps=4)
     t = SFTTrainer(
         model=tiny_causal_lm(), args=args, train_dataset=data, processing_class=tiny_tokenizer()
     )
@@ -157,16 +145,14 @@ def sft_packing(out_dir: str) -> dict:
     from trl import SFTConfig, SFTTrainer
 
     data = datasets.Dataset.from_dict({"text": sentences(32, seed=2, length=5)})
-    args = SFTConfig(
-        output_dir=out_dir,
+    args = _config(
+        SFTConfig,
+        out_dir,
         max_steps=4,
         per_device_train_batch_size=2,
-        logging_steps=1,
         save_steps=4,
         packing=True,
         max_length=16,
-        learning_rate=1e-3,
-        **COMMON,
     )
     t = SFTTrainer(
         model=tiny_causal_lm(), args=args, train_dataset=data, processing_class=tiny_tokenizer()
@@ -185,17 +171,14 @@ def _preferences(n: int, seed: int) -> datasets.Dataset:
 def dpo(out_dir: str) -> dict:
     from trl import DPOConfig, DPOTrainer
 
-    args = DPOConfig(
-        output_dir=out_dir,
+    args = _config(
+        DPOConfig,
+        out_dir,
         max_steps=4,
-        per_device_train_batch_size=4,
-        logging_steps=1,
         save_steps=4,
-        learning_rate=1e-3,
         eval_strategy="steps",
         eval_steps=2,
         per_device_eval_batch_size=4,
-        **COMMON,
     )
     t = DPOTrainer(
         model=tiny_causal_lm(),
@@ -212,17 +195,14 @@ def dpo(out_dir: str) -> dict:
 def reward(out_dir: str) -> dict:
     from trl import RewardConfig, RewardTrainer
 
-    args = RewardConfig(
-        output_dir=out_dir,
+    args = _config(
+        RewardConfig,
+        out_dir,
         max_steps=4,
-        per_device_train_batch_size=4,
-        logging_steps=1,
         save_steps=4,
-        learning_rate=1e-3,
         eval_strategy="steps",
         eval_steps=2,
         per_device_eval_batch_size=4,
-        **COMMON,
     )
     data = _preferences(16, 5).map(
         lambda e: {
@@ -256,17 +236,14 @@ def _prompts(n: int) -> datasets.Dataset:
 def grpo(out_dir: str) -> dict:
     from trl import GRPOConfig, GRPOTrainer
 
-    args = GRPOConfig(
-        output_dir=out_dir,
+    args = _config(
+        GRPOConfig,
+        out_dir,
         max_steps=3,
-        per_device_train_batch_size=4,
         num_generations=2,
         max_completion_length=4,
-        logging_steps=1,
         save_steps=3,
-        learning_rate=1e-3,
         gradient_accumulation_steps=2,
-        **COMMON,
     )
     t = GRPOTrainer(
         model=tiny_causal_lm(),
@@ -282,16 +259,8 @@ def grpo(out_dir: str) -> dict:
 def rloo(out_dir: str) -> dict:
     from trl import RLOOConfig, RLOOTrainer
 
-    args = RLOOConfig(
-        output_dir=out_dir,
-        max_steps=3,
-        per_device_train_batch_size=4,
-        num_generations=2,
-        max_completion_length=4,
-        logging_steps=1,
-        save_steps=3,
-        learning_rate=1e-3,
-        **COMMON,
+    args = _config(
+        RLOOConfig, out_dir, max_steps=3, num_generations=2, max_completion_length=4, save_steps=3
     )
     # With beta > 0 RLOO loads a reference model by name: give it a local folder.
     base = os.path.join(out_dir, "base-model")

@@ -24,34 +24,34 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-#: Our public name -> the module of ours that defines it.
-_OURS: dict[str, str] = {
-    "Trainer": "trainer_loop",
-    "TrainingArguments": "trainer_args",
-    "Seq2SeqTrainer": "trainer_seq2seq",
-    "Seq2SeqTrainingArguments": "trainer_seq2seq",
-    "TrainerCallback": "trainer_loop",
-    "TrainerState": "trainer_loop",
-    "TrainerControl": "trainer_loop",
-    "CallbackHandler": "trainer_loop",
-    "DefaultFlowCallback": "trainer_loop",
-    "PrinterCallback": "trainer_loop",
-    "ProgressCallback": "trainer_loop",
-    "EarlyStoppingCallback": "trainer_loop",
-    "ExportableState": "trainer_loop",
-    "EvalPrediction": "trainer_loop",
-    "EvalLoopOutput": "trainer_loop",
-    "PredictionOutput": "trainer_loop",
-    "TrainOutput": "trainer_loop",
-    "BestRun": "trainer_loop",
-    "HPSearchBackend": "trainer_loop",
-    "IntervalStrategy": "trainer_args",
-    "SaveStrategy": "trainer_args",
-    "HubStrategy": "trainer_args",
-    "SchedulerType": "trainer_args",
-    "OptimizerNames": "trainer_args",
-    "ParallelMode": "trainer_args",
-}
+#: The names replaced: each resolves to the ``trainer`` export of the same name.
+_REPLACED = (
+    "Trainer",
+    "TrainingArguments",
+    "Seq2SeqTrainer",
+    "Seq2SeqTrainingArguments",
+    "TrainerCallback",
+    "TrainerState",
+    "TrainerControl",
+    "CallbackHandler",
+    "DefaultFlowCallback",
+    "PrinterCallback",
+    "ProgressCallback",
+    "EarlyStoppingCallback",
+    "ExportableState",
+    "EvalPrediction",
+    "EvalLoopOutput",
+    "PredictionOutput",
+    "TrainOutput",
+    "BestRun",
+    "HPSearchBackend",
+    "IntervalStrategy",
+    "SaveStrategy",
+    "HubStrategy",
+    "SchedulerType",
+    "OptimizerNames",
+    "ParallelMode",
+)
 
 #: transformers modules whose attributes of these names are replaced (where the module has them).
 _TRANSFORMERS_MODULES = (
@@ -92,7 +92,8 @@ def install_as_transformers() -> None:
             "subclassing transformers.Trainer. Call install_as_transformers() first.",
             ", ".join(early),
         )
-    ours = {name: getattr(importlib.import_module(module), name) for name, module in _OURS.items()}
+    package = importlib.import_module("trainer")
+    ours = {name: getattr(package, name) for name in _REPLACED}
     modules = []
     for module_name in _TRANSFORMERS_MODULES:
         try:
