@@ -98,6 +98,25 @@ def snapshot(folder: str) -> str:
     return target
 
 
+def snapshot_top_level(folder: str) -> str:
+    """A private copy (hard links where possible) of the files directly in ``folder``.
+
+    For a background push of ``output_dir``: the next save replaces the model files there while
+    an upload may still be reading them. The copy lives inside ``folder`` under a ``_`` name, so
+    other pushes of the folder skip it; delete it once the upload is done.
+    """
+    target = tempfile.mkdtemp(prefix="_hub-model-", dir=folder)
+    for entry in os.scandir(folder):
+        if not entry.is_file() or entry.name.startswith(("_", ".")):
+            continue
+        dst = os.path.join(target, entry.name)
+        try:
+            os.link(entry.path, dst)
+        except OSError:
+            shutil.copy2(entry.path, dst)
+    return target
+
+
 def files_to_upload(folder: str, ignore_patterns: list[str]) -> list[str]:
     """Relative POSIX paths of the files under ``folder`` that an upload with these patterns sends."""
     root = Path(folder)

@@ -19,7 +19,13 @@ from typing import Any
 from huggingface_hub import CommitInfo
 
 from ._client import hub_api, redact, resolve_token, secrets_of
-from ._files import IGNORE_PATTERNS, copy_model_files, safe_ignore_patterns, snapshot
+from ._files import (
+    IGNORE_PATTERNS,
+    copy_model_files,
+    safe_ignore_patterns,
+    snapshot,
+    snapshot_top_level,
+)
 from .model_card import write_model_card
 from .repo import init_repo
 
@@ -230,15 +236,17 @@ def push_checkpoint(trainer: Any, checkpoint_folder: str) -> PushInProgress | No
     else:
         message = f"Training in progress, epoch {int(trainer.state.epoch or 0)}"
 
+    model_copy = snapshot_top_level(output_dir)  # the next save rewrites these files
     jobs = [
         _upload(
             trainer,
-            output_dir,
+            model_copy,
             commit_message=message,
             token=token,
             revision=args.hub_revision,
             background=True,
             ignore_patterns=list(IGNORE_PATTERNS),
+            cleanup=model_copy,
         )
     ]
     if strategy in ("checkpoint", "all_checkpoints"):
