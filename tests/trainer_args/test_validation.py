@@ -170,9 +170,9 @@ def test_metric_for_best_model_and_greater_is_better():
 
 
 def test_report_to_all_and_none(monkeypatch):
-    from trainer_args import validation
+    from trainer_args import report_to
 
-    monkeypatch.setattr(validation, "_module_present", lambda m: m in ("tensorboard", "wandb"))
+    monkeypatch.setattr(report_to, "_module_present", lambda m: m in ("tensorboard", "wandb"))
     assert TrainingArguments(report_to="all").report_to == ["tensorboard", "wandb"]
     assert TrainingArguments(report_to=["all"]).report_to == ["tensorboard", "wandb"]
     assert TrainingArguments(report_to=None).report_to == []

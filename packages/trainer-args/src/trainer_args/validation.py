@@ -8,7 +8,6 @@ field, the value and what is allowed.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import logging
 import os
@@ -28,6 +27,7 @@ from .enums import (
 from .fields import DDP_BACKENDS, LOG_LEVELS, SAMPLING_STRATEGIES
 from .fsdp import normalise_fsdp
 from .numeric import check_ranges, coerce_numbers
+from .report_to import INTEGRATION_MODULES, available_integrations
 
 logger = logging.getLogger("trainer_args")
 
@@ -39,22 +39,6 @@ JSON_DICT_FIELDS = (
     "gradient_checkpointing_kwargs",
     "lr_scheduler_kwargs",
 )
-#: Reporting integrations and the module whose presence means "installed" (for report_to="all").
-INTEGRATION_MODULES = {
-    "azure_ml": "azureml.core.run",
-    "comet_ml": "comet_ml",
-    "dagshub": "dagshub",
-    "dvclive": "dvclive",
-    "mlflow": "mlflow",
-    "neptune": "neptune",
-    "tensorboard": "tensorboard",
-    "wandb": "wandb",
-    "codecarbon": "codecarbon",
-    "clearml": "clearml",
-    "swanlab": "swanlab",
-    "trackio": "trackio",
-    "flyte": "flytekit",
-}
 TOKENS_SEEN_CHOICES = ["no", "all", "non_padding"]
 
 
@@ -195,43 +179,6 @@ def _derived_values(args: Any) -> None:
     if args.greater_is_better is None and args.metric_for_best_model is not None:
         args.greater_is_better = not args.metric_for_best_model.endswith("loss")
     args.report_to = _normalise_report_to(args.report_to)
-
-
-def available_integrations() -> list[str]:
-    """Reporting integrations whose package is installed (``report_to="all"``), without importing them."""
-    found = []
-    for name, module in INTEGRATION_MODULES.items():
-        if name == "flyte":
-            continue  # never auto-selected, as in transformers
-        if name == "azure_ml" and _mlflow_enabled() and _module_present("mlflow"):
-            continue
-        if name == "mlflow" and not _mlflow_enabled():
-            continue
-        if name == "comet_ml" and not comet_configured():
-            continue  # an experiment could not start; transformers leaves it out too
-        if _module_present(module) or (name == "tensorboard" and _module_present("tensorboardX")):
-            found.append(name)
-    return found
-
-
-def comet_configured() -> bool:
-    """Whether comet has an API key (``COMET_API_KEY`` or its config file) or runs offline."""
-    if os.getenv("COMET_API_KEY"):
-        return True
-    if os.getenv("COMET_START_ONLINE", "").lower() in ("0", "false", "no", "off"):
-        return True
-    return os.path.isfile(os.path.expanduser(os.getenv("COMET_CONFIG", "~/.comet.config")))
-
-
-def _mlflow_enabled() -> bool:
-    return os.getenv("DISABLE_MLFLOW_INTEGRATION", "FALSE").upper() != "TRUE"
-
-
-def _module_present(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
 
 
 def _normalise_report_to(value: Any) -> list[str]:

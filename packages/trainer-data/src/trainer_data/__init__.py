@@ -14,6 +14,7 @@ has imported it.
 """
 
 from ._collate import DataCollator, DataCollatorMixin, DefaultDataCollator, default_data_collator
+from ._kinds import is_hf_dataset
 from .columns import RemoveColumnsCollator, remove_unused_columns, signature_columns
 from .dataloaders import (
     TrainerDataLoader,
@@ -70,6 +71,7 @@ __all__ = [
     "eval_sampler",
     "get_length_grouped_indices",
     "has_length",
+    "is_hf_dataset",
     "remove_unused_columns",
     "seed_worker",
     "set_dataset_epoch",

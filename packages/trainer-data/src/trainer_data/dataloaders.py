@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import logging
 import random
-import sys
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, IterableDataset, Sampler, SequentialSampler
+from torch.utils.data import DataLoader, Sampler, SequentialSampler
 
 from ._collate import default_data_collator
+from ._kinds import _arg, _is_iterable, has_length
 from .columns import RemoveColumnsCollator, remove_unused_columns, signature_columns
 from .iterable import IterableDatasetShard, set_dataset_epoch
-from .samplers import LengthGroupedSampler, SeedableRandomSampler, ShardedBatchSampler
+from .ordering import _default_seed, _lengths, eval_sampler, train_sampler
+from .samplers import ShardedBatchSampler
 
 __all__ = [
     "TrainerDataLoader",
@@ -30,16 +31,6 @@ __all__ = [
 ]
 
 _logger = logging.getLogger("trainer_data")
-_STRATEGIES = ("random", "sequential", "group_by_length")
-
-
-def has_length(dataset: Any) -> bool:
-    """True when ``len(dataset)`` works (map-style datasets, lists, sized iterables)."""
-    try:
-        len(dataset)
-    except (TypeError, AttributeError, NotImplementedError):
-        return False
-    return True
 
 
 def seed_worker(worker_id: int, num_workers: int, rank: int) -> None:
@@ -52,28 +43,6 @@ def seed_worker(worker_id: int, num_workers: int, rank: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def _hf_class(name: str) -> type | None:
-    module = sys.modules.get("datasets")  # only set when the user already imported `datasets`
-    return getattr(module, name, None) if module is not None else None
-
-
-def _is_hf_dataset(dataset: Any) -> bool:
-    cls = _hf_class("Dataset")
-    return cls is not None and isinstance(dataset, cls)
-
-
-def _is_iterable(dataset: Any) -> bool:
-    if isinstance(dataset, IterableDataset):
-        return True
-    cls = _hf_class("IterableDataset")
-    return cls is not None and isinstance(dataset, cls)
-
-
-def _arg(args: Any, name: str, default: Any) -> Any:
-    value = getattr(args, name, default)
-    return default if value is None else value
 
 
 class TrainerDataLoader(DataLoader):
@@ -122,20 +91,6 @@ def _handle_columns(
         dataset = remove_unused_columns(dataset, columns, description, _logger, model_name=name)
         return dataset, collator
     return dataset, RemoveColumnsCollator(collator, columns, _logger, name, description)
-
-
-def _lengths(dataset: Any, args: Any, model_input_name: str | None) -> list[int] | None:
-    """Lengths for group-by-length, read from columns when the dataset has them."""
-    names = getattr(dataset, "column_names", None)
-    if names is None:
-        return None
-    column = _arg(args, "length_column_name", "length")
-    if column in names:
-        return [int(v) for v in dataset[column]]
-    key = model_input_name or "input_ids"
-    if key in names:
-        return [len(v) for v in dataset[key]]
-    return None
 
 
 def _has_accelerator() -> bool:
@@ -197,70 +152,6 @@ def _build(
     return TrainerDataLoader(
         dataset, epoch_seed=seed, batch_sampler=batches, collate_fn=collator, **kwargs
     )
-
-
-def _default_seed(args: Any) -> int:
-    seed = getattr(args, "data_seed", None)
-    return _arg(args, "seed", 42) if seed is None else seed
-
-
-def train_sampler(
-    dataset: Any,
-    args: Any,
-    *,
-    batch_size: int,
-    seed: int | None = None,
-    model_input_name: str | None = None,
-    lengths: list[int] | None = None,
-) -> Sampler | None:
-    """The training order of ``dataset`` per ``args.train_sampling_strategy``; ``None`` when it has
-    no length (iterable datasets).
-
-    ``"random"`` is a :class:`SeedableRandomSampler` (seed: ``seed``, else ``args.data_seed``, else
-    ``args.seed``), ``"sequential"`` keeps dataset order, ``"group_by_length"`` is a
-    :class:`LengthGroupedSampler` over megabatches of ``batch_size * gradient_accumulation_steps``.
-    """
-    if dataset is None or _is_iterable(dataset) or not has_length(dataset):
-        return None
-    seed = _default_seed(args) if seed is None else seed
-    strategy = str(_arg(args, "train_sampling_strategy", "random"))
-    if strategy not in _STRATEGIES:
-        raise ValueError(f"train_sampling_strategy must be one of {_STRATEGIES}, got {strategy!r}.")
-    if strategy == "group_by_length":
-        accumulation = int(_arg(args, "gradient_accumulation_steps", 1))
-        return LengthGroupedSampler(
-            batch_size * accumulation,
-            dataset=dataset,
-            lengths=lengths if lengths is not None else _lengths(dataset, args, model_input_name),
-            model_input_name=model_input_name,
-            seed=seed,
-        )
-    if strategy == "sequential":
-        return SequentialSampler(dataset)
-    return SeedableRandomSampler(dataset, seed)
-
-
-def eval_sampler(
-    dataset: Any,
-    args: Any,
-    *,
-    batch_size: int,
-    model_input_name: str | None = None,
-    lengths: list[int] | None = None,
-) -> Sampler | None:
-    """The evaluation order of ``dataset``: dataset order, or length-grouped with a fixed seed when
-    ``args.train_sampling_strategy="group_by_length"``; ``None`` for iterable datasets."""
-    if dataset is None or _is_iterable(dataset) or not has_length(dataset):
-        return None
-    if str(_arg(args, "train_sampling_strategy", "random")) == "group_by_length":
-        return LengthGroupedSampler(
-            batch_size,
-            dataset=dataset,
-            lengths=lengths if lengths is not None else _lengths(dataset, args, model_input_name),
-            model_input_name=model_input_name,
-            seed=_default_seed(args),
-        )
-    return SequentialSampler(dataset)
 
 
 def dataloader_from_sampler(

@@ -7,7 +7,8 @@ from typing import Any
 
 from torch.utils.data import DataLoader, Sampler
 
-from .dataloaders import TrainerDataLoader, _is_iterable
+from ._kinds import _is_iterable
+from .dataloaders import TrainerDataLoader
 from .iterable import _SkipExamples
 from .samplers import ShardedBatchSampler
 

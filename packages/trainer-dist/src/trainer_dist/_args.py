@@ -80,6 +80,11 @@ ACCELERATOR_CONFIG_DEFAULTS: dict[str, Any] = {
 _MISSING = object()
 
 
+def truthy(value: Any) -> bool:
+    """Whether a flag given as text (an environment value, a config entry) means true."""
+    return str(value).strip().lower() in ("1", "true", "yes", "y", "on")
+
+
 def get_arg(args: Any, name: str, default: Any = _MISSING) -> Any:
     """Read ``name`` from ``args`` (attribute or mapping key), else its documented default."""
     if isinstance(args, Mapping):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +13,7 @@ from trainer_data import (
     dataloader_from_sampler,
     eval_sampler,
     has_length,
+    is_hf_dataset,
     remove_unused_columns,
     signature_columns,
     train_sampler,
@@ -24,11 +24,6 @@ from trainer_optim import (
     get_decay_parameter_names,
     get_optimizer_cls_and_kwargs,
 )
-
-
-def _is_hf_dataset(dataset: Any) -> bool:
-    module = sys.modules.get("datasets")  # set only when the user imported `datasets`
-    return module is not None and isinstance(dataset, module.Dataset)
 
 
 class ComponentsMixin:
@@ -102,7 +97,7 @@ class ComponentsMixin:
             what = "training" if is_training else "evaluation"
             raise ValueError(f"The {what} dataset is empty (0 examples); pass a non-empty dataset.")
         collator = self.data_collator
-        if _is_hf_dataset(dataset):
+        if is_hf_dataset(dataset):
             dataset = self._remove_unused_columns(dataset, description=description)
         else:
             collator = self._get_collator_with_removed_columns(collator, description=description)

@@ -6,7 +6,7 @@ import logging
 import os
 from typing import Any
 
-from trainer_args.validation import comet_configured
+from trainer_args.report_to import comet_configured
 
 from ..callbacks import TrainerCallback
 from .base import env_flag, has_module, import_client, model_config_dict, rewrite_logs
