@@ -65,3 +65,12 @@ def test_batch_size_is_read_from_the_first_tensor():
     assert batch_size_of([{"a": np.zeros((3,))}]) == 3
     assert batch_size_of({"scalar": torch.tensor(1.0)}) is None
     assert batch_size_of({"none": None}) is None
+
+
+def test_scalar_losses_keep_their_dtype_and_split_per_batch():
+    c = LossCollector(do_concat=False)
+    c.add(torch.tensor(1.5, dtype=torch.float64), 2)
+    c.add(torch.tensor(2.5, dtype=torch.float64), 3)
+    out = c.result()
+    assert [a.tolist() for a in out] == [[1.5, 1.5], [2.5, 2.5, 2.5]]
+    assert out[0].dtype == np.float64

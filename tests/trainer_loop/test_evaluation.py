@@ -154,3 +154,73 @@ def test_metric_keys_match_transformers_before_and_after_training(tmp_path, eval
         keys[name] = seen
     assert keys["ours"] == keys["transformers"]
     assert any("eval_model_preparation_time" in k for k in keys["ours"]) == evaluate_first
+
+
+class _DictOutputModel(torch.nn.Module):
+    """Returns a dict with a cache entry that predictions should leave out."""
+
+    class config:  # noqa: N801 - stands in for a transformers config
+        keys_to_ignore_at_inference = ["cache"]
+
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Parameter(torch.tensor(2.0))
+
+    def forward(self, input_x, labels=None):
+        y = input_x * self.a
+        out = {"logits": y, "cache": y * 0, "extra": y + 1}
+        if labels is not None:
+            out = {"loss": torch.nn.functional.mse_loss(y, labels), **out}
+        return out
+
+
+def test_prediction_leaves_out_the_configs_ignored_keys_and_honours_explicit_ones(tmp_path):
+    data = RegressionDataset(length=6)
+    trainer = make(tmp_path, model=_DictOutputModel())
+    logits, extra = trainer.predict(data).predictions  # "cache" is left out by the config
+    np.testing.assert_allclose(extra, logits + 1, rtol=1e-6)
+    only = trainer.predict(data, ignore_keys=["extra"]).predictions
+    assert len(only) == 2  # explicit ignore_keys replace the config's: logits and cache stay
+    np.testing.assert_allclose(only[1], 0.0)
+    # Outside the evaluation loop, a direct call works the ignored keys out itself.
+    batch = trainer.data_collator([data[0], data[1]])
+    loss, step_logits, labels = trainer.prediction_step(trainer.model, batch, False)
+    assert loss is not None and len(step_logits) == 2 and labels.shape == (2,)
+
+
+def test_an_overridden_loss_context_is_entered_for_every_evaluation_batch(tmp_path):
+    import contextlib
+
+    entered = []
+
+    class Counting(Trainer):
+        def compute_loss_context_manager(self):
+            stack = contextlib.ExitStack()
+            stack.callback(lambda: entered.append(torch.is_grad_enabled()))
+            return stack
+
+    trainer = Counting(
+        model=RegressionModel(a=1.0, b=1.0),
+        args=TrainingArguments(
+            output_dir=str(tmp_path / "out"),
+            per_device_eval_batch_size=4,
+            report_to="none",
+            use_cpu=True,
+            disable_tqdm=True,
+        ),
+    )
+    trainer.evaluate(RegressionDataset(length=10))
+    assert entered == [False, False, False]  # 3 batches, each exited with gradients off
+    assert torch.is_grad_enabled()
+
+
+def test_gradients_are_back_on_after_a_failing_evaluation_batch(tmp_path):
+    class Failing(RegressionModel):
+        def forward(self, input_x, labels=None, **kwargs):
+            raise RuntimeError("forward failed")
+
+    trainer = make(tmp_path, model=Failing())
+    with pytest.raises(RuntimeError, match="forward failed"):
+        trainer.evaluate(RegressionDataset(length=4))
+    assert torch.is_grad_enabled()
+    assert trainer._ignored_outputs_in_loop is None

@@ -181,13 +181,19 @@ class LossCollector(BatchCollector):
     def offload(self) -> None:
         if not self._on_device:
             return
-        batches = [b.reshape(-1) for b in self._on_device]
-        losses = torch.cat(batches)
-        per_loss = [c for b, c in zip(batches, self._counts, strict=True) for _ in range(b.numel())]
-        expanded = to_numpy(losses.repeat_interleave(torch.tensor(per_loss, device=losses.device)))
+        held, counts = self._on_device, self._counts
+        self._on_device, self._counts = [], []
+        if all(b.ndim == 0 for b in held):  # one scalar per batch: the single-process case
+            per_batch = to_numpy(torch.stack(held))
+            expanded = np.repeat(per_batch, counts)
+            sizes = counts
+        else:
+            flat = [b.reshape(-1) for b in held]
+            per_loss = to_numpy(torch.cat(flat))
+            repeats = [c for b, c in zip(flat, counts, strict=True) for _ in range(b.numel())]
+            expanded = np.repeat(per_loss, repeats)
+            sizes = [b.numel() * c for b, c in zip(flat, counts, strict=True)]
         if self.do_concat:
             self._on_host.append(expanded)
         else:
-            sizes = [b.numel() * c for b, c in zip(batches, self._counts, strict=True)]
             self._on_host.extend(np.split(expanded, np.cumsum(sizes)[:-1]))
-        self._on_device, self._counts = [], []

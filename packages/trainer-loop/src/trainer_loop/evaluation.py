@@ -22,6 +22,9 @@ logger = logging.getLogger(__name__)
 class EvaluationMixin:
     """Evaluation and prediction for ``Trainer``."""
 
+    # (without loss, with loss) output keys to leave out, fixed while an evaluation loop runs
+    _ignored_outputs_in_loop: tuple[frozenset[str], frozenset[str]] | None = None
+
     def evaluate(
         self,
         eval_dataset: Any = None,
@@ -126,13 +129,79 @@ class EvaluationMixin:
             self.optimizer.eval()
         self.callback_handler.eval_dataloader = dataloader
 
-        keep_batches = not args.batch_eval_metrics or description == "Prediction"
+        include_inputs = "inputs" in args.include_for_metrics
+        collectors = (
+            LossCollector(args.eval_do_concat_batches),
+            BatchCollector(args.eval_do_concat_batches),
+            BatchCollector(args.eval_do_concat_batches),
+            BatchCollector(args.eval_do_concat_batches),
+        )
+        losses, preds, labels_all, inputs_all = collectors
+        self._ignored_outputs_in_loop = (
+            self._default_ignored_outputs(has_loss=False),
+            self._default_ignored_outputs(has_loss=True),
+        )
+        try:
+            observed, metrics = self._prediction_batches(
+                model,
+                dataloader,
+                prediction_loss_only,
+                ignore_keys,
+                keep_batches=not args.batch_eval_metrics or description == "Prediction",
+                collectors=collectors,
+            )
+        finally:
+            self._ignored_outputs_in_loop = None
+
+        num_samples = self._count_samples(dataloader, observed)
+        # Several processes pad their last batches to equal size; drop those duplicates.
+        limit = num_samples if self.accelerator.num_processes > 1 else None
+        all_losses, all_preds = losses.result(limit), preds.result(limit)
+        all_labels, all_inputs = labels_all.result(limit), inputs_all.result(limit)
+        if (
+            self.compute_metrics is not None
+            and all_preds is not None
+            and all_labels is not None
+            and not args.batch_eval_metrics
+        ):
+            metrics = self.compute_metrics(
+                EvalPrediction(
+                    predictions=all_preds,
+                    label_ids=all_labels,
+                    losses=all_losses if "loss" in args.include_for_metrics else None,
+                    inputs=all_inputs if include_inputs else None,
+                )
+            )
+        metrics = denumpify_detensorize(metrics or {})
+        if isinstance(all_losses, np.ndarray) and all_losses.size:
+            metrics[f"{metric_key_prefix}_loss"] = all_losses.mean().item()
+        elif isinstance(all_losses, list) and all_losses:
+            metrics[f"{metric_key_prefix}_loss"] = np.concatenate(all_losses).mean().item()
+        if hasattr(self, "model_preparation_time"):
+            metrics[f"{metric_key_prefix}_model_preparation_time"] = self.model_preparation_time
+        for key in list(metrics):
+            if not key.startswith(f"{metric_key_prefix}_"):
+                metrics[f"{metric_key_prefix}_{key}"] = metrics.pop(key)
+        return EvalLoopOutput(
+            predictions=all_preds, label_ids=all_labels, metrics=metrics, num_samples=num_samples
+        )
+
+    def _prediction_batches(
+        self,
+        model: torch.nn.Module,
+        dataloader: Any,
+        prediction_loss_only: bool,
+        ignore_keys: list[str] | None,
+        keep_batches: bool,
+        collectors: tuple[LossCollector, BatchCollector, BatchCollector, BatchCollector],
+    ) -> tuple[int, dict[str, Any] | None]:
+        """Every batch through ``prediction_step`` into the collectors (losses, logits, labels,
+        inputs); returns the samples seen and, with ``batch_eval_metrics``, the last metrics."""
+        args = self.args
+        losses, preds, labels_all, inputs_all = collectors
         include_inputs = "inputs" in args.include_for_metrics
         distributed = self.accelerator.num_processes > 1
-        losses = LossCollector(args.eval_do_concat_batches)
-        preds = BatchCollector(args.eval_do_concat_batches)
-        labels_all = BatchCollector(args.eval_do_concat_batches)
-        inputs_all = BatchCollector(args.eval_do_concat_batches)
+        batch_size = args.eval_batch_size
         metrics = None
         observed = 0
         for step, inputs in enumerate(dataloader):
@@ -189,41 +258,9 @@ class EvaluationMixin:
                 args.eval_accumulation_steps is not None
                 and (step + 1) % args.eval_accumulation_steps == 0
             ):
-                for collector in (losses, preds, labels_all, inputs_all):
+                for collector in collectors:
                     collector.offload()
-
-        num_samples = self._count_samples(dataloader, observed)
-        # Several processes pad their last batches to equal size; drop those duplicates.
-        limit = num_samples if self.accelerator.num_processes > 1 else None
-        all_losses, all_preds = losses.result(limit), preds.result(limit)
-        all_labels, all_inputs = labels_all.result(limit), inputs_all.result(limit)
-        if (
-            self.compute_metrics is not None
-            and all_preds is not None
-            and all_labels is not None
-            and not args.batch_eval_metrics
-        ):
-            metrics = self.compute_metrics(
-                EvalPrediction(
-                    predictions=all_preds,
-                    label_ids=all_labels,
-                    losses=all_losses if "loss" in args.include_for_metrics else None,
-                    inputs=all_inputs if include_inputs else None,
-                )
-            )
-        metrics = denumpify_detensorize(metrics or {})
-        if isinstance(all_losses, np.ndarray) and all_losses.size:
-            metrics[f"{metric_key_prefix}_loss"] = all_losses.mean().item()
-        elif isinstance(all_losses, list) and all_losses:
-            metrics[f"{metric_key_prefix}_loss"] = np.concatenate(all_losses).mean().item()
-        if hasattr(self, "model_preparation_time"):
-            metrics[f"{metric_key_prefix}_model_preparation_time"] = self.model_preparation_time
-        for key in list(metrics):
-            if not key.startswith(f"{metric_key_prefix}_"):
-                metrics[f"{metric_key_prefix}_{key}"] = metrics.pop(key)
-        return EvalLoopOutput(
-            predictions=all_preds, label_ids=all_labels, metrics=metrics, num_samples=num_samples
-        )
+        return observed, metrics
 
     def prediction_step(
         self,
@@ -233,89 +270,61 @@ class EvaluationMixin:
         ignore_keys: list[str] | None = None,
     ) -> tuple[torch.Tensor | None, Any, Any]:
         """One evaluation batch: returns ``(loss, logits, labels)``, each possibly ``None``."""
-        has_labels = bool(self.label_names) and all(
-            inputs.get(k) is not None for k in self.label_names
-        )
+        label_names = self.label_names
+        has_labels = bool(label_names)
+        for name in label_names:
+            if inputs.get(name) is None:
+                has_labels = False
+                break
         return_loss = inputs.get("return_loss")
         if return_loss is None:
             return_loss = self.can_return_loss
-        loss_without_labels = not self.label_names and return_loss
+        loss_without_labels = not label_names and return_loss
         inputs = self._prepare_inputs(inputs)
-        with torch.no_grad():
+        with self._loss_context_without_grad():
             if has_labels or loss_without_labels:
-                with self.compute_loss_context_manager():
-                    num_items = self._get_num_items_in_batch([inputs], self.args.device)
-                    loss, outputs = self.compute_loss(
-                        model, inputs, return_outputs=True, num_items_in_batch=num_items
-                    )
+                num_items = self._get_num_items_in_batch([inputs], self.args.device)
+                loss, outputs = self.compute_loss(
+                    model, inputs, return_outputs=True, num_items_in_batch=num_items
+                )
                 loss = loss.detach()
                 if loss.ndim:  # a per-device vector (DataParallel); a scalar needs no reduction
                     loss = loss.mean()
             else:
                 loss = None
-                with self.compute_loss_context_manager():
-                    outputs = model(**inputs)
+                outputs = model(**inputs)
         if prediction_loss_only:
             return loss, None, None
-        if ignore_keys is None:
-            config = getattr(self.model, "config", None)
-            ignore_keys = (
-                list(getattr(config, "keys_to_ignore_at_inference", ["past_key_values"]))
-                if config is not None
-                else []
-            )
         labels = None
         if has_labels or loss_without_labels:
-            names = self.label_names
             labels = (
-                detach_nested(inputs.get(names[0]))
-                if len(names) == 1
-                else detach_nested(tuple(inputs.get(name) for name in names))
+                detach_nested(inputs.get(label_names[0]))
+                if len(label_names) == 1
+                else detach_nested(tuple(inputs.get(name) for name in label_names))
             )
-        logits = output_logits(outputs, ignore_keys, has_loss=loss is not None)
+        has_loss = loss is not None
+        if ignore_keys is not None:
+            skipped = frozenset(ignore_keys) | ({"loss"} if has_loss else set())
+        elif self._ignored_outputs_in_loop is not None:
+            skipped = self._ignored_outputs_in_loop[has_loss]
+        else:
+            skipped = self._default_ignored_outputs(has_loss)
+        logits = output_logits(outputs, skipped, has_loss)
         logits = detach_nested(logits[0] if len(logits) == 1 else logits)
         return loss, logits, labels
 
-    def _evaluate(
-        self, trial, ignore_keys_for_eval, skip_scheduler: bool = False
-    ) -> dict[str, float]:
-        metrics = self.evaluate(ignore_keys=ignore_keys_for_eval)
-        self._report_to_hp_search(trial, self.state.global_step, metrics)
-        if (
-            isinstance(self.lr_scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
-            and not skip_scheduler
-        ):
-            self.lr_scheduler.step(metrics[self._metric_key(metrics)])
-        return metrics
+    def _default_ignored_outputs(self, has_loss: bool) -> frozenset[str]:
+        """Output keys left out of the logits: the config's ``keys_to_ignore_at_inference``, and the loss.
 
-    def _metric_key(self, metrics: dict[str, float]) -> str:
-        name = self.args.metric_for_best_model or "loss"
-        key = name if name.startswith("eval_") else f"eval_{name}"
-        if key not in metrics:
-            raise KeyError(
-                f"metric_for_best_model={name!r} looks for '{key}', which the evaluation did not return. "
-                f"Available metrics: {sorted(metrics)}. Return it from compute_metrics or choose one of these."
-            )
-        return key
-
-    def _determine_best_metric(self, metrics: dict[str, float], trial: Any) -> bool:
-        if self.args.metric_for_best_model is None:
-            return False
-        value = metrics[self._metric_key(metrics)]
-        greater = bool(self.args.greater_is_better)
-        if self.state.best_metric is None:
-            self.state.best_metric = float("-inf") if greater else float("inf")
-        better = value > self.state.best_metric if greater else value < self.state.best_metric
-        if not better:
-            return False
-        self.state.best_metric = value
-        self._last_best_step = self.state.global_step
-        if str(getattr(self.args.save_strategy, "value", self.args.save_strategy)) in (
-            "steps",
-            "epoch",
-        ):
-            self.state.best_global_step = self.state.global_step
-        return True
+        ``evaluation_loop`` works the sets out once per loop rather than once per batch.
+        """
+        config = getattr(self.model, "config", None)
+        keys = (
+            frozenset(getattr(config, "keys_to_ignore_at_inference", ["past_key_values"]))
+            if config is not None
+            else frozenset()
+        )
+        return keys | {"loss"} if has_loss else keys
 
     # ------------------------------------------------------------------------------ helpers
 

@@ -22,7 +22,7 @@ def model_returns_loss_kwargs(model: nn.Module) -> bool:
 
 def output_loss(outputs: Any, inputs: Mapping[str, Any]) -> torch.Tensor:
     """The loss a model returned: ``outputs["loss"]``, ``outputs.loss`` or ``outputs[0]``."""
-    if isinstance(outputs, Mapping):
+    if isinstance(outputs, (dict, Mapping)):  # dict first: no ABC lookup
         loss = outputs.get("loss")
         if loss is None:
             raise ValueError(
@@ -55,11 +55,12 @@ def output_loss(outputs: Any, inputs: Mapping[str, Any]) -> torch.Tensor:
     return loss
 
 
-def output_logits(outputs: Any, ignore_keys: list[str], has_loss: bool) -> Any:
-    """Everything a model returned except the loss and ``ignore_keys``."""
-    if isinstance(outputs, Mapping):
-        skip = set(ignore_keys) | ({"loss"} if has_loss else set())
-        return tuple(v for k, v in outputs.items() if k not in skip)
+def output_logits(outputs: Any, skipped: frozenset[str], has_loss: bool) -> tuple:
+    """Everything a model returned except the loss: mapping outputs drop the keys in ``skipped``
+    (which holds ``"loss"`` when the model returned one), tuple outputs drop their first element
+    when it is the loss."""
+    if isinstance(outputs, (dict, Mapping)):
+        return tuple(v for k, v in outputs.items() if k not in skipped)
     if isinstance(outputs, torch.Tensor):
         return (outputs,)
     return tuple(outputs[1:]) if has_loss else tuple(outputs)

@@ -15,17 +15,44 @@ from .losses import output_loss
 
 logger = logging.getLogger(__name__)
 
+_NO_CONTEXT = contextlib.nullcontext()
+
+
+class grad_disabled:  # noqa: N801 - used like torch.no_grad
+    """``torch.no_grad()`` around an optional inner context, without no_grad's per-use set-up.
+
+    Evaluation enters it once per batch; on a small model ``torch.no_grad()``'s own Python
+    overhead is a measurable share of the step.
+    """
+
+    __slots__ = ("_inner", "_previous")
+
+    def __init__(self, inner: contextlib.AbstractContextManager | None = None):
+        self._inner = inner
+
+    def __enter__(self) -> None:
+        self._previous = torch.is_grad_enabled()
+        torch._C._set_grad_enabled(False)
+        if self._inner is not None:
+            try:
+                self._inner.__enter__()
+            except BaseException:
+                torch._C._set_grad_enabled(self._previous)
+                raise
+
+    def __exit__(self, *exc: Any) -> bool | None:
+        try:
+            return self._inner.__exit__(*exc) if self._inner is not None else None
+        finally:
+            torch._C._set_grad_enabled(self._previous)
+
 
 class StepMixin:
     """One batch: moving inputs, the loss, forward and backward, clipping, token and FLOs counts."""
 
     def _prepare_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """Move a batch to the training device (a no-op on CPU unless ``_prepare_input`` is overridden)."""
-        if (
-            self.args.device.type == "cpu"
-            and self._accelerator_device_type() == "cpu"
-            and type(self)._prepare_input is StepMixin._prepare_input
-        ):
+        if self._inputs_stay_on_host() and type(self)._prepare_input is StepMixin._prepare_input:
             return inputs
         inputs = self._prepare_input(inputs)
         if isinstance(inputs, Mapping) and len(inputs) == 0:
@@ -48,12 +75,24 @@ class StepMixin:
             return data.to(self.args.device, non_blocking=True)
         return data
 
-    def _accelerator_device_type(self) -> str:
-        # Looked up through several properties of accelerate's state; cached per accelerator.
-        cached = getattr(self, "_device_type_cache", None)
-        if cached is None or cached[0] is not self.accelerator:
-            cached = self._device_type_cache = (self.accelerator, self.accelerator.device.type)
-        return cached[1]
+    def _inputs_stay_on_host(self) -> bool:
+        """Whether both the arguments' device and the accelerator's are the CPU."""
+        args_type, accelerator_type = self._device_types()
+        return args_type == "cpu" and accelerator_type == "cpu"
+
+    def _device_types(self) -> tuple[str, str]:
+        # Looked up through several properties of the arguments and accelerate's state; cached
+        # per (arguments, accelerator) pair, as either may be replaced.
+        cached = self.__dict__.get("_device_types_cache")
+        if cached is None or cached[0] is not self.args or cached[1] is not self.accelerator:
+            cached = (
+                self.args,
+                self.accelerator,
+                self.args.device.type,
+                self.accelerator.device.type,
+            )
+            self.__dict__["_device_types_cache"] = cached
+        return cached[2], cached[3]
 
     def autocast_smart_context_manager(
         self, cache_enabled: bool | None = True
@@ -68,6 +107,26 @@ class StepMixin:
         if not isinstance(autocast, contextlib.nullcontext):
             stack.enter_context(autocast)
         return stack
+
+    def _default_loss_context(self) -> bool:
+        """Whether ``compute_loss_context_manager`` is the default, whose stack enters nothing."""
+        cls = type(self)
+        return (
+            cls.compute_loss_context_manager is StepMixin.compute_loss_context_manager
+            and cls.autocast_smart_context_manager is StepMixin.autocast_smart_context_manager
+            and "compute_loss_context_manager" not in self.__dict__
+            and "autocast_smart_context_manager" not in self.__dict__
+        )
+
+    def _loss_context(self) -> contextlib.AbstractContextManager:
+        """``compute_loss_context_manager()``, or a shared empty context in place of the default."""
+        return _NO_CONTEXT if self._default_loss_context() else self.compute_loss_context_manager()
+
+    def _loss_context_without_grad(self) -> grad_disabled:
+        """``compute_loss_context_manager()`` under ``torch.no_grad()``, as one context."""
+        return grad_disabled(
+            None if self._default_loss_context() else self.compute_loss_context_manager()
+        )
 
     def compute_loss(
         self,
@@ -111,7 +170,7 @@ class StepMixin:
         if hasattr(self.optimizer, "train") and callable(self.optimizer.train):
             self.optimizer.train()
         inputs = self._prepare_inputs(inputs)
-        with self.compute_loss_context_manager():
+        with self._loss_context():
             loss = self.compute_loss(model, inputs, num_items_in_batch=num_items_in_batch)
         del inputs
         if self.args.n_gpu > 1:

@@ -24,6 +24,7 @@ from trainer_data import (
 from trainer_dist import build_accelerator, enable_full_determinism, set_seed
 
 from .adapters import base_model_of_adapters
+from .best_metric import BestMetricMixin
 from .callbacks import CallbackHandler, TrainerCallback
 from .callbacks_builtin import DefaultFlowCallback, PrinterCallback, ProgressCallback
 from .checkpoint_check import ensure_output_dir
@@ -43,7 +44,13 @@ logger = logging.getLogger(__name__)
 
 
 class Trainer(
-    TrainingLoopMixin, EvaluationMixin, SavingMixin, ReportingMixin, ComponentsMixin, StepMixin
+    TrainingLoopMixin,
+    EvaluationMixin,
+    BestMetricMixin,
+    SavingMixin,
+    ReportingMixin,
+    ComponentsMixin,
+    StepMixin,
 ):
     """Train, evaluate and predict with a PyTorch model, with the transformers ``Trainer`` API.
 
