@@ -41,7 +41,10 @@ class NonFiniteWatch:
         """Record ``step`` if ``loss`` or ``grad_norm`` is not finite (no host sync on tensors)."""
         if self.first_step is not None:
             return
-        flags = [f for f in (_not_finite(loss), _not_finite(grad_norm)) if f is not None]
+        loss_flag, norm_flag = _not_finite(loss), _not_finite(grad_norm)
+        if loss_flag is False and (norm_flag is False or norm_flag is None):
+            return  # the common case on the CPU: both read on the host, both finite
+        flags = [f for f in (loss_flag, norm_flag) if f is not None]
         if any(f is True for f in flags):  # a plain float, known on the host already
             if self.poll() is None:
                 self.first_step = step

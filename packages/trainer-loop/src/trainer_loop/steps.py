@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from .losses import output_loss
+from .train_mode import TrainMode
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +167,10 @@ class StepMixin:
         num_items_in_batch: torch.Tensor | int | None = None,
     ) -> torch.Tensor:
         """Forward and backward on one micro-batch; returns the detached loss (accumulation-scaled)."""
-        model.train()
+        train_mode = self.__dict__.get("_train_mode")
+        if train_mode is None:  # training_step called outside train()
+            train_mode = self._train_mode = TrainMode()
+        train_mode.apply(model)  # model.train(), skipped when it would change nothing
         if hasattr(self.optimizer, "train") and callable(self.optimizer.train):
             self.optimizer.train()
         inputs = self._prepare_inputs(inputs)
@@ -176,8 +180,10 @@ class StepMixin:
         if self.args.n_gpu > 1:
             loss = loss.mean()
         if (
-            not self.model_accepts_loss_kwargs or num_items_in_batch is None
-        ) and self.compute_loss_func is None:
+            (not self.model_accepts_loss_kwargs or num_items_in_batch is None)
+            and self.compute_loss_func is None
+            and self.current_gradient_accumulation_steps != 1  # x / 1 is x, exactly
+        ):
             loss = loss / self.current_gradient_accumulation_steps
         self._backward(loss)
         return loss.detach()
