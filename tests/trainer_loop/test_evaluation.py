@@ -223,4 +223,4 @@ def test_gradients_are_back_on_after_a_failing_evaluation_batch(tmp_path):
     with pytest.raises(RuntimeError, match="forward failed"):
         trainer.evaluate(RegressionDataset(length=4))
     assert torch.is_grad_enabled()
-    assert trainer._ignored_outputs_in_loop is None
+    assert trainer._loop_plan is None

@@ -11,10 +11,12 @@ import numpy as np
 import torch
 from trainer_data import has_length
 
+from .callbacks import CallbackHandler
 from .collect import BatchCollector, LossCollector, batch_size_of, detach_nested
 from .losses import output_logits
 from .metrics import denumpify_detensorize, speed_metrics
 from .results import EvalLoopOutput, EvalPrediction, PredictionOutput
+from .steps import StepMixin
 
 logger = logging.getLogger(__name__)
 
@@ -22,8 +24,8 @@ logger = logging.getLogger(__name__)
 class EvaluationMixin:
     """Evaluation and prediction for ``Trainer``."""
 
-    # (without loss, with loss) output keys to leave out, fixed while an evaluation loop runs
-    _ignored_outputs_in_loop: tuple[frozenset[str], frozenset[str]] | None = None
+    # What stays fixed while an evaluation loop runs, worked out once per loop (see _LoopPlan)
+    _loop_plan: _LoopPlan | None = None
 
     def evaluate(
         self,
@@ -137,10 +139,7 @@ class EvaluationMixin:
             BatchCollector(args.eval_do_concat_batches),
         )
         losses, preds, labels_all, inputs_all = collectors
-        self._ignored_outputs_in_loop = (
-            self._default_ignored_outputs(has_loss=False),
-            self._default_ignored_outputs(has_loss=True),
-        )
+        self._loop_plan = _LoopPlan(self)
         try:
             observed, metrics = self._prediction_batches(
                 model,
@@ -151,7 +150,7 @@ class EvaluationMixin:
                 collectors=collectors,
             )
         finally:
-            self._ignored_outputs_in_loop = None
+            self._loop_plan = None
 
         num_samples = self._count_samples(dataloader, observed)
         # Several processes pad their last batches to equal size; drop those duplicates.
@@ -204,6 +203,13 @@ class EvaluationMixin:
         batch_size = args.eval_batch_size
         metrics = None
         observed = 0
+        handler = self.callback_handler
+        # With the stock handler and no callback listening, the per-batch event returns
+        # ``control`` untouched; the listeners are looked up per batch all the same.
+        stock_handler = (
+            type(handler).on_prediction_step is CallbackHandler.on_prediction_step
+            and "on_prediction_step" not in handler.__dict__
+        )
         for step, inputs in enumerate(dataloader):
             observed_size = batch_size_of(inputs)
             if observed_size is not None:
@@ -241,7 +247,8 @@ class EvaluationMixin:
                     labels = self._gather_for_metrics(labels)
                 if keep_batches:
                     labels_all.add(labels)
-            self.control = self.callback_handler.on_prediction_step(args, self.state, self.control)
+            if not stock_handler or handler._listeners["on_prediction_step"]:
+                self.control = handler.on_prediction_step(args, self.state, self.control)
             if args.batch_eval_metrics:
                 if self.compute_metrics is not None and logits is not None and labels is not None:
                     is_last = has_length(dataloader) and step == len(dataloader) - 1
@@ -280,7 +287,9 @@ class EvaluationMixin:
         if return_loss is None:
             return_loss = self.can_return_loss
         loss_without_labels = not label_names and return_loss
-        inputs = self._prepare_inputs(inputs)
+        plan = self._loop_plan
+        if plan is None or not plan.inputs_stay:
+            inputs = self._prepare_inputs(inputs)
         with self._loss_context_without_grad():
             if has_labels or loss_without_labels:
                 num_items = self._get_num_items_in_batch([inputs], self.args.device)
@@ -297,21 +306,28 @@ class EvaluationMixin:
             return loss, None, None
         labels = None
         if has_labels or loss_without_labels:
-            labels = (
-                detach_nested(inputs.get(label_names[0]))
-                if len(label_names) == 1
-                else detach_nested(tuple(inputs.get(name) for name in label_names))
-            )
+            if len(label_names) == 1:
+                labels = inputs.get(label_names[0])
+                labels = labels.detach() if type(labels) is torch.Tensor else detach_nested(labels)
+            else:
+                labels = detach_nested(tuple(inputs.get(name) for name in label_names))
         has_loss = loss is not None
         if ignore_keys is not None:
             skipped = frozenset(ignore_keys) | ({"loss"} if has_loss else set())
-        elif self._ignored_outputs_in_loop is not None:
-            skipped = self._ignored_outputs_in_loop[has_loss]
+        elif plan is not None:
+            skipped = plan.ignored_outputs[has_loss]
         else:
             skipped = self._default_ignored_outputs(has_loss)
-        logits = output_logits(outputs, skipped, has_loss)
-        logits = detach_nested(logits[0] if len(logits) == 1 else logits)
-        return loss, logits, labels
+        if type(outputs) is dict:  # the common case, inlined: output_logits does the same
+            logits = [value for key, value in outputs.items() if key not in skipped]
+        else:
+            logits = output_logits(outputs, skipped, has_loss)
+        logits = logits[0] if len(logits) == 1 else tuple(logits)
+        return (
+            loss,
+            logits.detach() if type(logits) is torch.Tensor else detach_nested(logits),
+            labels,
+        )
 
     def _default_ignored_outputs(self, has_loss: bool) -> frozenset[str]:
         """Output keys left out of the logits: the config's ``keys_to_ignore_at_inference``, and the loss.
@@ -366,3 +382,24 @@ class EvaluationMixin:
         else:
             count = observed
         return observed if count == 0 and observed > 0 else count
+
+
+class _LoopPlan:
+    """What ``prediction_step`` would otherwise work out on every batch of one evaluation loop:
+    the output keys to leave out (without and with a loss), and whether ``_prepare_inputs`` is
+    the default one with nothing to move (the CPU)."""
+
+    __slots__ = ("ignored_outputs", "inputs_stay")
+
+    def __init__(self, trainer: Any) -> None:
+        self.ignored_outputs = (
+            trainer._default_ignored_outputs(has_loss=False),
+            trainer._default_ignored_outputs(has_loss=True),
+        )
+        self.inputs_stay = (
+            type(trainer)._prepare_inputs is StepMixin._prepare_inputs
+            and type(trainer)._prepare_input is StepMixin._prepare_input
+            and "_prepare_inputs" not in trainer.__dict__
+            and "_prepare_input" not in trainer.__dict__
+            and trainer._inputs_stay_on_host()
+        )
