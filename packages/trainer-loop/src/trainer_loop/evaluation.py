@@ -13,10 +13,10 @@ from trainer_data import has_length
 
 from .callbacks import CallbackHandler
 from .collect import BatchCollector, LossCollector, batch_size_of, detach_nested
+from .loop_plan import LoopPlan
 from .losses import output_logits
 from .metrics import denumpify_detensorize, speed_metrics
 from .results import EvalLoopOutput, EvalPrediction, PredictionOutput
-from .steps import StepMixin
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +24,8 @@ logger = logging.getLogger(__name__)
 class EvaluationMixin:
     """Evaluation and prediction for ``Trainer``."""
 
-    # What stays fixed while an evaluation loop runs, worked out once per loop (see _LoopPlan)
-    _loop_plan: _LoopPlan | None = None
+    # What stays fixed while an evaluation loop runs, worked out once per loop (see LoopPlan)
+    _loop_plan: LoopPlan | None = None
 
     def evaluate(
         self,
@@ -139,7 +139,7 @@ class EvaluationMixin:
             BatchCollector(args.eval_do_concat_batches),
         )
         losses, preds, labels_all, inputs_all = collectors
-        self._loop_plan = _LoopPlan(self)
+        self._loop_plan = LoopPlan(self)
         try:
             observed, metrics = self._prediction_batches(
                 model,
@@ -382,24 +382,3 @@ class EvaluationMixin:
         else:
             count = observed
         return observed if count == 0 and observed > 0 else count
-
-
-class _LoopPlan:
-    """What ``prediction_step`` would otherwise work out on every batch of one evaluation loop:
-    the output keys to leave out (without and with a loss), and whether ``_prepare_inputs`` is
-    the default one with nothing to move (the CPU)."""
-
-    __slots__ = ("ignored_outputs", "inputs_stay")
-
-    def __init__(self, trainer: Any) -> None:
-        self.ignored_outputs = (
-            trainer._default_ignored_outputs(has_loss=False),
-            trainer._default_ignored_outputs(has_loss=True),
-        )
-        self.inputs_stay = (
-            type(trainer)._prepare_inputs is StepMixin._prepare_inputs
-            and type(trainer)._prepare_input is StepMixin._prepare_input
-            and "_prepare_inputs" not in trainer.__dict__
-            and "_prepare_input" not in trainer.__dict__
-            and trainer._inputs_stay_on_host()
-        )
