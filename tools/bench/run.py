@@ -49,7 +49,7 @@ def run_all(
     if cuda_requested and not torch.cuda.is_available():
         log("[bench] --device cuda but no CUDA device: CPU sections run on cpu, CUDA skipped.")
         device = "cpu"
-    rounds = rounds if rounds is not None else (1 if quick else 3)
+    rounds = rounds if rounds is not None else (1 if quick else 5)
     result: dict[str, Any] = {
         "quick": quick,
         "device": device,

@@ -19,6 +19,15 @@ from tools.bench.workloads import Sizes, case, gpt_data, make_mlp, mlp_data, sma
 
 
 CONTENDERS = ("raw", "ours", "transformers")
+# An evaluation pass is short, so each round of the benchmark times this many of them.
+EVAL_ROUNDS_PER_ROUND = 3
+
+
+def rotated(names: tuple[str, ...], round_index: int) -> tuple[str, ...]:
+    """``names`` starting at a different one each round, so that no contender always runs right
+    after the same other one (whose garbage and cache contents it would inherit)."""
+    k = round_index % len(names)
+    return names[k:] + names[:k]
 
 
 def bench_train(s: Sizes, device: str, rounds: int) -> dict[str, Any]:
@@ -31,8 +40,8 @@ def bench_train(s: Sizes, device: str, rounds: int) -> dict[str, Any]:
         cpu: dict[str, list[float]] = {k: [] for k in CONTENDERS}
         whole: dict[str, list[float]] = {k: [] for k in CONTENDERS}
         whole_cpu: dict[str, list[float]] = {k: [] for k in CONTENDERS}
-        for _ in range(rounds):
-            for who in CONTENDERS:
+        for round_index in range(rounds):
+            for who in rotated(CONTENDERS, round_index):
                 model = c["model"]()
                 gc.collect()
                 c0, t0 = time.process_time(), time.perf_counter()  # the whole run, set-up included
@@ -132,8 +141,8 @@ def bench_eval(s: Sizes, device: str, rounds: int) -> dict[str, Any]:
             for t in trainers.values():
                 t.evaluate()
                 t.predict(data)
-        for _ in range(rounds):
-            for who in CONTENDERS:
+        for round_index in range(rounds * EVAL_ROUNDS_PER_ROUND):
+            for who in rotated(CONTENDERS, round_index):
                 for mode in ("evaluate", "predict"):
                     gc.collect()
                     with _quiet():

@@ -177,7 +177,7 @@ class StepMixin:
         with self._loss_context():
             loss = self.compute_loss(model, inputs, num_items_in_batch=num_items_in_batch)
         del inputs
-        if self.args.n_gpu > 1:
+        if loss.ndim and self.args.n_gpu > 1:  # one loss per GPU (DataParallel); a scalar stays
             loss = loss.mean()
         if (
             (not self.model_accepts_loss_kwargs or num_items_in_batch is None)
@@ -281,7 +281,7 @@ class StepMixin:
 
     def _sync_context(self, model, last: bool):
         if last or self.accelerator.num_processes == 1 or self.is_deepspeed_enabled:
-            return contextlib.nullcontext()
+            return _NO_CONTEXT
         return self.accelerator.no_sync(model)
 
     def _backward(self, loss: torch.Tensor) -> None:
