@@ -11,7 +11,6 @@ import numpy as np
 import torch
 from trainer_data import has_length
 
-from .callbacks import CallbackHandler
 from .collect import BatchCollector, LossCollector, batch_size_of, detach_nested
 from .loop_plan import LoopPlan
 from .losses import output_logits
@@ -203,13 +202,6 @@ class EvaluationMixin:
         batch_size = args.eval_batch_size
         metrics = None
         observed = 0
-        handler = self.callback_handler
-        # With the stock handler and no callback listening, the per-batch event returns
-        # ``control`` untouched; the listeners are looked up per batch all the same.
-        stock_handler = (
-            type(handler).on_prediction_step is CallbackHandler.on_prediction_step
-            and "on_prediction_step" not in handler.__dict__
-        )
         for step, inputs in enumerate(dataloader):
             observed_size = batch_size_of(inputs)
             if observed_size is not None:
@@ -247,8 +239,7 @@ class EvaluationMixin:
                     labels = self._gather_for_metrics(labels)
                 if keep_batches:
                     labels_all.add(labels)
-            if not stock_handler or handler._listeners["on_prediction_step"]:
-                self.control = handler.on_prediction_step(args, self.state, self.control)
+            self.control = self.callback_handler.on_prediction_step(args, self.state, self.control)
             if args.batch_eval_metrics:
                 if self.compute_metrics is not None and logits is not None and labels is not None:
                     is_last = has_length(dataloader) and step == len(dataloader) - 1
@@ -306,11 +297,11 @@ class EvaluationMixin:
             return loss, None, None
         labels = None
         if has_labels or loss_without_labels:
-            if len(label_names) == 1:
-                labels = inputs.get(label_names[0])
-                labels = labels.detach() if type(labels) is torch.Tensor else detach_nested(labels)
-            else:
-                labels = detach_nested(tuple(inputs.get(name) for name in label_names))
+            labels = detach_nested(
+                inputs.get(label_names[0])
+                if len(label_names) == 1
+                else tuple(inputs.get(name) for name in label_names)
+            )
         has_loss = loss is not None
         if ignore_keys is not None:
             skipped = frozenset(ignore_keys) | ({"loss"} if has_loss else set())
@@ -318,16 +309,8 @@ class EvaluationMixin:
             skipped = plan.ignored_outputs[has_loss]
         else:
             skipped = self._default_ignored_outputs(has_loss)
-        if type(outputs) is dict:  # the common case, inlined: output_logits does the same
-            logits = [value for key, value in outputs.items() if key not in skipped]
-        else:
-            logits = output_logits(outputs, skipped, has_loss)
-        logits = logits[0] if len(logits) == 1 else tuple(logits)
-        return (
-            loss,
-            logits.detach() if type(logits) is torch.Tensor else detach_nested(logits),
-            labels,
-        )
+        logits = output_logits(outputs, skipped, has_loss)
+        return loss, detach_nested(logits[0] if len(logits) == 1 else logits), labels
 
     def _default_ignored_outputs(self, has_loss: bool) -> frozenset[str]:
         """Output keys left out of the logits: the config's ``keys_to_ignore_at_inference``, and the loss.

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .steps import StepMixin
-
 
 class LoopPlan:
     """What ``prediction_step`` would otherwise work out on every batch of one evaluation loop:
@@ -20,9 +18,6 @@ class LoopPlan:
             trainer._default_ignored_outputs(has_loss=True),
         )
         self.inputs_stay = (
-            type(trainer)._prepare_inputs is StepMixin._prepare_inputs
-            and type(trainer)._prepare_input is StepMixin._prepare_input
-            and "_prepare_inputs" not in trainer.__dict__
-            and "_prepare_input" not in trainer.__dict__
+            trainer._uses_default("_prepare_inputs", "_prepare_input")
             and trainer._inputs_stay_on_host()
         )

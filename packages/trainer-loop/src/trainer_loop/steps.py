@@ -12,7 +12,6 @@ import torch
 from torch import nn
 
 from .losses import output_loss
-from .train_mode import TrainMode
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +52,7 @@ class StepMixin:
 
     def _prepare_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """Move a batch to the training device (a no-op on CPU unless ``_prepare_input`` is overridden)."""
-        if self._inputs_stay_on_host() and type(self)._prepare_input is StepMixin._prepare_input:
+        if self._inputs_stay_on_host() and self._uses_default("_prepare_input"):
             return inputs
         inputs = self._prepare_input(inputs)
         if isinstance(inputs, Mapping) and len(inputs) == 0:
@@ -78,22 +77,22 @@ class StepMixin:
 
     def _inputs_stay_on_host(self) -> bool:
         """Whether both the arguments' device and the accelerator's are the CPU."""
-        args_type, accelerator_type = self._device_types()
-        return args_type == "cpu" and accelerator_type == "cpu"
-
-    def _device_types(self) -> tuple[str, str]:
         # Looked up through several properties of the arguments and accelerate's state; cached
         # per (arguments, accelerator) pair, as either may be replaced.
-        cached = self.__dict__.get("_device_types_cache")
+        cached = self.__dict__.get("_on_host_cache")
         if cached is None or cached[0] is not self.args or cached[1] is not self.accelerator:
-            cached = (
-                self.args,
-                self.accelerator,
-                self.args.device.type,
-                self.accelerator.device.type,
-            )
-            self.__dict__["_device_types_cache"] = cached
-        return cached[2], cached[3]
+            on_host = self.args.device.type == "cpu" and self.accelerator.device.type == "cpu"
+            cached = self.__dict__["_on_host_cache"] = (self.args, self.accelerator, on_host)
+        return cached[2]
+
+    def _uses_default(self, *names: str) -> bool:
+        """Whether each named hook is this mixin's own, overridden neither by a subclass nor on
+        the instance (the loops skip work that the default hooks would not do)."""
+        cls, own = type(self), self.__dict__
+        for name in names:  # a plain loop: this runs on every step
+            if getattr(cls, name) is not getattr(StepMixin, name) or name in own:
+                return False
+        return True
 
     def autocast_smart_context_manager(
         self, cache_enabled: bool | None = True
@@ -111,13 +110,7 @@ class StepMixin:
 
     def _default_loss_context(self) -> bool:
         """Whether ``compute_loss_context_manager`` is the default, whose stack enters nothing."""
-        cls = type(self)
-        return (
-            cls.compute_loss_context_manager is StepMixin.compute_loss_context_manager
-            and cls.autocast_smart_context_manager is StepMixin.autocast_smart_context_manager
-            and "compute_loss_context_manager" not in self.__dict__
-            and "autocast_smart_context_manager" not in self.__dict__
-        )
+        return self._uses_default("compute_loss_context_manager", "autocast_smart_context_manager")
 
     def _loss_context(self) -> contextlib.AbstractContextManager:
         """``compute_loss_context_manager()``, or a shared empty context in place of the default."""
@@ -167,10 +160,7 @@ class StepMixin:
         num_items_in_batch: torch.Tensor | int | None = None,
     ) -> torch.Tensor:
         """Forward and backward on one micro-batch; returns the detached loss (accumulation-scaled)."""
-        train_mode = self.__dict__.get("_train_mode")
-        if train_mode is None:  # training_step called outside train()
-            train_mode = self._train_mode = TrainMode()
-        train_mode.apply(model)  # model.train(), skipped when it would change nothing
+        self._train_mode.apply(model)  # model.train(), skipped when it would change nothing
         if hasattr(self.optimizer, "train") and callable(self.optimizer.train):
             self.optimizer.train()
         inputs = self._prepare_inputs(inputs)

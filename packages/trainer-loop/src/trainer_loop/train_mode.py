@@ -23,6 +23,10 @@ class TrainMode:
         self._model: nn.Module | None = None
         self._modules: list[nn.Module] | None = None
 
+    def forget(self) -> None:
+        """Drop the module list (a new run takes it afresh: the model may have changed)."""
+        self._model = self._modules = None
+
     def apply(self, model: nn.Module) -> None:
         """Equivalent to ``model.train()``."""
         if model is not self._model:

@@ -38,6 +38,7 @@ from .reporting import ReportingMixin
 from .saving import SavingMixin
 from .state import ExportableState, TrainerControl, TrainerState
 from .steps import StepMixin
+from .train_mode import TrainMode
 from .training import TrainingLoopMixin
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class Trainer(
         self.args = args
         configure_logging(args)
         self._memory_tracker = MemoryTracker(args.skip_memory_metrics)
+        self._train_mode = TrainMode()
         self._memory_tracker.start("init")
         self._seed_everything()
         self.model_init = model_init

@@ -28,7 +28,6 @@ from .nonfinite import NonFiniteWatch
 from .results import TRAINER_STATE_NAME, TrainOutput
 from .run_setup import RunSetupMixin
 from .state import TrainerState
-from .train_mode import TrainMode
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +126,7 @@ class TrainingLoopMixin(RunSetupMixin):
         self._loss_on_cpu = args.device.type == "cpu"
         self._restore_loss_window(resume_from_checkpoint)
         self._nonfinite = NonFiniteWatch(resumed_from=resume_from_checkpoint)
-        self._train_mode = TrainMode()  # the module list is taken afresh for every run
+        self._train_mode.forget()  # the module list is taken afresh for every run
         model.zero_grad()
         self.control = self.callback_handler.on_train_begin(args, self.state, self.control)
         if args.eval_on_start:
