@@ -1,4 +1,4 @@
-"""A tiny causal LM and a tokenizer built here, for tests of libraries that need both (TRL, PEFT).
+"""Tiny language models and a tokenizer built here, for tests of libraries that need them (TRL, PEFT).
 
 Nothing is downloaded: the tokenizer is a word-level vocabulary over a fixed word list (plus
 special tokens and a chat template), the models are transformers Qwen2 models from a small config
@@ -86,3 +86,23 @@ def sentences(n: int, seed: int = 0, length: int = 8) -> list[str]:
     g = torch.Generator().manual_seed(seed)
     idx = torch.randint(0, len(WORDS), (n, length), generator=g)
     return [" ".join(WORDS[i] for i in row) for row in idx.tolist()]
+
+
+def tiny_bart(vocab_size: int = 64, **config):
+    """A one-layer BART (width 16) with random weights, seeded; ``config`` adds or replaces fields."""
+    from transformers import BartConfig, BartForConditionalGeneration
+
+    torch.manual_seed(0)
+    settings = dict(
+        vocab_size=vocab_size,
+        d_model=16,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=16,
+        decoder_ffn_dim=16,
+        max_position_embeddings=32,
+    )
+    settings.update(config)
+    return BartForConditionalGeneration(BartConfig(**settings))

@@ -18,6 +18,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+#: report_to name -> module that must be importable
+CLIENTS = {
+    "wandb": "wandb",
+    "mlflow": "mlflow",
+    "trackio": "trackio",
+    "comet_ml": "comet_ml",
+    "dvclive": "dvclive",
+    "clearml": "clearml",
+    "swanlab": "swanlab",
+    "neptune": "neptune",
+}
+
 
 @dataclass
 class Readback:

@@ -12,7 +12,7 @@ from trainer_args import TrainingArguments  # noqa: E402
 from trainer_loop import Trainer  # noqa: E402
 
 
-def make(tmp_path, model=None, compute_metrics=None, **overrides):
+def make(tmp_path, model=None, compute_metrics=None, trainer_class=Trainer, **overrides):
     settings = dict(
         output_dir=str(tmp_path / "out"),
         per_device_eval_batch_size=4,
@@ -22,7 +22,7 @@ def make(tmp_path, model=None, compute_metrics=None, **overrides):
         save_strategy="no",
     )
     settings.update(overrides)
-    return Trainer(
+    return trainer_class(
         model=model or RegressionModel(a=1.0, b=1.0),
         args=TrainingArguments(**settings),
         compute_metrics=compute_metrics,
@@ -199,16 +199,7 @@ def test_an_overridden_loss_context_is_entered_for_every_evaluation_batch(tmp_pa
             stack.callback(lambda: entered.append(torch.is_grad_enabled()))
             return stack
 
-    trainer = Counting(
-        model=RegressionModel(a=1.0, b=1.0),
-        args=TrainingArguments(
-            output_dir=str(tmp_path / "out"),
-            per_device_eval_batch_size=4,
-            report_to="none",
-            use_cpu=True,
-            disable_tqdm=True,
-        ),
-    )
+    trainer = make(tmp_path, trainer_class=Counting)
     trainer.evaluate(RegressionDataset(length=10))
     assert entered == [False, False, False]  # 3 batches, each exited with gradients off
     assert torch.is_grad_enabled()

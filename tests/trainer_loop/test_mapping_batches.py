@@ -133,28 +133,18 @@ def test_token_count_taken_from_any_mapping(tmp_path):
 
 def test_seq2seq_collator_with_accumulation_matches_transformers(tmp_path):
     import trainer_seq2seq
-    from transformers import BartConfig, BartForConditionalGeneration
+    from helpers.tiny_lm import tiny_bart
 
     tok = word_tokenizer()
 
     def bart():
-        torch.manual_seed(0)
-        config = BartConfig(
+        return tiny_bart(
             vocab_size=len(tok),
-            d_model=16,
-            encoder_layers=1,
-            decoder_layers=1,
-            encoder_attention_heads=2,
-            decoder_attention_heads=2,
-            encoder_ffn_dim=16,
-            decoder_ffn_dim=16,
-            max_position_embeddings=32,
             pad_token_id=0,
             bos_token_id=2,
             eos_token_id=3,
             decoder_start_token_id=2,
         )
-        return BartForConditionalGeneration(config)
 
     texts = SENTENCES * 3
     data = [

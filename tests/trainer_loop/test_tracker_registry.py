@@ -7,19 +7,7 @@ import sys
 
 import pytest
 from helpers.meta import require_meta_package
-
-#: report_to name -> module that must be importable
-CLIENTS = {
-    "wandb": "wandb",
-    "mlflow": "mlflow",
-    "trackio": "trackio",
-    "comet_ml": "comet_ml",
-    "dvclive": "dvclive",
-    "clearml": "clearml",
-    "swanlab": "swanlab",
-    "neptune": "neptune",
-}
-
+from helpers.tracker_readers import CLIENTS
 
 # -- errors and report_to="all" -------------------------------------------------------------
 

@@ -15,23 +15,12 @@ from unittest import mock
 import pytest
 from helpers import tracker_readers as readers
 from helpers.models import RegressionDataset, RegressionModel
+from helpers.tracker_readers import CLIENTS
 
 pytestmark = pytest.mark.slow
 
 TOKEN = "hf_doNotLogThisToken0123456789"
 RUN_NAME = "tracked-run"
-
-#: report_to name -> module that must be importable
-CLIENTS = {
-    "wandb": "wandb",
-    "mlflow": "mlflow",
-    "trackio": "trackio",
-    "comet_ml": "comet_ml",
-    "dvclive": "dvclive",
-    "clearml": "clearml",
-    "swanlab": "swanlab",
-    "neptune": "neptune",
-}
 
 
 def offline_env(root: Path) -> dict[str, str]:

@@ -6,9 +6,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from helpers.arguments import cpu_args  # noqa: E402
 from helpers.models import RegressionDataset, RegressionModel  # noqa: E402
 from torch import nn  # noqa: E402
-from trainer_args import TrainingArguments  # noqa: E402
 from trainer_loop import Trainer, TrainerCallback  # noqa: E402
 from trainer_loop.train_mode import TrainMode  # noqa: E402
 
@@ -25,16 +25,7 @@ class WithDropout(RegressionModel):
 
 
 def args(tmp_path, **extra):
-    return TrainingArguments(
-        output_dir=str(tmp_path / "out"),
-        per_device_train_batch_size=4,
-        max_steps=4,
-        report_to="none",
-        use_cpu=True,
-        disable_tqdm=True,
-        save_strategy="no",
-        **extra,
-    )
+    return cpu_args(tmp_path, max_steps=4, **extra)
 
 
 def test_a_submodule_put_in_eval_mode_by_a_callback_trains_again_at_the_next_step(tmp_path):

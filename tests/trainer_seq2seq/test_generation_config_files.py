@@ -10,24 +10,11 @@ transformers = pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")
 
 import trainer_seq2seq  # noqa: E402
+from helpers.tiny_lm import tiny_bart  # noqa: E402
 
 
 def _bart():
-    from transformers import BartConfig, BartForConditionalGeneration
-
-    torch.manual_seed(0)
-    config = BartConfig(
-        vocab_size=64,
-        d_model=16,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=16,
-        decoder_ffn_dim=16,
-        max_position_embeddings=32,
-    )
-    return BartForConditionalGeneration(config)
+    return tiny_bart()
 
 
 @pytest.mark.parametrize("given", ["arguments", "generation_config"])
