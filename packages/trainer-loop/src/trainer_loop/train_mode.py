@@ -20,12 +20,12 @@ class TrainMode:
     __slots__ = ("_model", "_modules")
 
     def __init__(self) -> None:
-        self._model: nn.Module | None = None
-        self._modules: list[nn.Module] | None = None
+        self.forget()
 
     def forget(self) -> None:
         """Drop the module list (a new run takes it afresh: the model may have changed)."""
-        self._model = self._modules = None
+        self._model: nn.Module | None = None
+        self._modules: list[nn.Module] | None = None
 
     def apply(self, model: nn.Module) -> None:
         """Equivalent to ``model.train()``."""
