@@ -103,6 +103,10 @@ def run(
         metrics.update(test)
     if trainer.is_world_process_zero():
         _summary(config, args, trainer)
+    # The command owns its processes: tear the process group down before the interpreter exits,
+    # or gloo's threads may still be running at exit and abort the process (SIGABRT).
+    trainer.accelerator.wait_for_everyone()
+    trainer.accelerator.end_training()
     return metrics
 
 
