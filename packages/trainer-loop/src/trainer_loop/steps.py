@@ -160,7 +160,7 @@ class StepMixin:
         num_items_in_batch: torch.Tensor | int | None = None,
     ) -> torch.Tensor:
         """Forward and backward on one micro-batch; returns the detached loss (accumulation-scaled)."""
-        self._train_mode.apply(model)  # model.train(), skipped when it would change nothing
+        self._model_lists.train(model)  # model.train(), skipped when it would change nothing
         if hasattr(self.optimizer, "train") and callable(self.optimizer.train):
             self.optimizer.train()
         inputs = self._prepare_inputs(inputs)
@@ -185,7 +185,7 @@ class StepMixin:
         max_norm = self.args.max_grad_norm
         if self._accelerate_wrapped:  # unscales mixed-precision gradients first
             return self.accelerator.clip_grad_norm_(model.parameters(), max_norm)
-        return torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        return torch.nn.utils.clip_grad_norm_(self._model_lists.parameters(model), max_norm)
 
     def _get_grad_norm(self, model, grad_norm=None) -> torch.Tensor | float | None:
         """The gradient norm to log: ``grad_norm`` from clipping, else measured without clipping."""
@@ -195,7 +195,7 @@ class StepMixin:
             return self.accelerator.deepspeed_engine_wrapped.engine.get_global_grad_norm()
         if self._accelerate_wrapped:
             return self.accelerator.clip_grad_norm_(model.parameters(), float("inf"))
-        grads = [p.grad for p in model.parameters() if p.grad is not None]
+        grads = [p.grad for p in self._model_lists.parameters(model) if p.grad is not None]
         return torch.nn.utils.get_total_norm(grads) if grads else None
 
     def _track_num_input_tokens(self, inputs) -> None:

@@ -34,11 +34,11 @@ from .integrations import get_reporting_integration_callbacks
 from .log_setup import configure_logging
 from .losses import build_label_smoother, model_returns_loss_kwargs
 from .memory import MemoryTracker
+from .model_lists import ModelLists
 from .reporting import ReportingMixin
 from .saving import SavingMixin
 from .state import ExportableState, TrainerControl, TrainerState
 from .steps import StepMixin
-from .train_mode import TrainMode
 from .training import TrainingLoopMixin
 
 logger = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class Trainer(
         self.args = args
         configure_logging(args)
         self._memory_tracker = MemoryTracker(args.skip_memory_metrics)
-        self._train_mode = TrainMode()
+        self._model_lists = ModelLists()
         self._memory_tracker.start("init")
         self._seed_everything()
         self.model_init = model_init

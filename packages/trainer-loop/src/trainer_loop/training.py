@@ -126,8 +126,14 @@ class TrainingLoopMixin(RunSetupMixin):
         self._loss_on_cpu = args.device.type == "cpu"
         self._restore_loss_window(resume_from_checkpoint)
         self._nonfinite = NonFiniteWatch(resumed_from=resume_from_checkpoint)
-        self._train_mode.forget()  # the module list is taken afresh for every run
-        model.zero_grad()
+        # The module and parameter lists are taken afresh for every run. Sharded models swap
+        # parameter views outside module registration: they keep their own parameters() calls.
+        self._model_lists.forget(
+            lists_allowed=self.accelerator.num_processes == 1
+            and not self.is_deepspeed_enabled
+            and not self.is_fsdp_enabled
+        )
+        self._model_lists.zero_grad(model)
         self.control = self.callback_handler.on_train_begin(args, self.state, self.control)
         if args.eval_on_start:
             self._evaluate(trial, ignore_keys_for_eval, skip_scheduler=True)
@@ -222,7 +228,7 @@ class TrainingLoopMixin(RunSetupMixin):
                     and not self.accelerator.optimizer_step_was_skipped
                 ):
                     self.lr_scheduler.step()
-                model.zero_grad()
+                self._model_lists.zero_grad(model)  # model.zero_grad()
                 self.state.global_step += 1
                 self.state.epoch = epoch + (step + 1) / steps_in_epoch
                 self.control = handler.on_step_end(args, self.state, self.control)
