@@ -21,8 +21,10 @@ __all__ = [
 
 
 def _strategy(value: Any) -> str:
-    """A strategy as its plain string, whichever enum class (or a bare string) holds it."""
-    return str(getattr(value, "value", value))
+    """A strategy as a string, whichever enum class (or a bare string) holds it."""
+    # The strategy enums are str subclasses and compare equal to their values as they are;
+    # reading ``.value`` (an enum descriptor) on every step costs more than the comparison.
+    return value if isinstance(value, str) else str(getattr(value, "value", value))
 
 
 def _format_value(value: Any) -> Any:

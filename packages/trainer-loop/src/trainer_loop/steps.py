@@ -294,17 +294,20 @@ class StepMixin:
         else:
             loss.backward()
 
-    def _accumulate_loss(self, loss: torch.Tensor) -> None:
+    def _accumulate_loss(self, loss: torch.Tensor) -> float | None:
+        """Add ``loss`` to the running loss; returns its value when it was read on the host."""
         if not self.args.logging_nan_inf_filter:
             self._tr_loss += loss
         elif self._loss_on_cpu:
             # On the CPU reading the value costs nothing; a non-finite loss counts as the window mean.
-            if math.isfinite(loss.item()):
+            value = loss.item()
+            if math.isfinite(value):
                 self._tr_loss += loss
             else:
                 self._tr_loss += self._tr_loss / (
                     1 + self.state.global_step - self._globalstep_last_logged
                 )
+            return value
         else:
             # On accelerators, choose without a host sync.
             fallback = self._tr_loss / (1 + self.state.global_step - self._globalstep_last_logged)

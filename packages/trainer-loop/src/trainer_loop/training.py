@@ -191,11 +191,12 @@ class TrainingLoopMixin(RunSetupMixin):
         remainder = steps_in_epoch % accumulation or accumulation
         set_sync_gradients = self.accelerator.gradient_state._set_sync_gradients
         clip = args.max_grad_norm is not None and args.max_grad_norm > 0
+        device = args.device
         grad_norm = learning_rate = None
         for update_step in range(batches_to_skip // accumulation, updates_per_epoch):
             num_batches = accumulation if update_step != updates_per_epoch - 1 else remainder
             batch_samples, num_items_in_batch = self.get_batch_samples(
-                epoch_iterator, num_batches, args.device
+                epoch_iterator, num_batches, device
             )
             self.current_gradient_accumulation_steps = len(batch_samples)
             for i, inputs in enumerate(batch_samples):
@@ -208,7 +209,7 @@ class TrainingLoopMixin(RunSetupMixin):
                 set_sync_gradients(is_update)
                 with self._sync_context(model, last=i == len(batch_samples) - 1):
                     loss = self.training_step(model, inputs, num_items_in_batch)
-                self._accumulate_loss(loss)
+                loss_value = self._accumulate_loss(loss)
                 if self._count_flos:
                     self.current_flos += float(self.floating_point_ops(inputs))
                 if self._count_tokens:
@@ -218,7 +219,11 @@ class TrainingLoopMixin(RunSetupMixin):
                     continue
                 grad_norm = self._clip_grad_norm(model) if clip else None
                 grad_norm = self._get_grad_norm(model, grad_norm=grad_norm)
-                self._nonfinite.observe(loss, grad_norm, self.state.global_step + 1)
+                self._nonfinite.observe(
+                    loss if loss_value is None else loss_value,
+                    grad_norm,
+                    self.state.global_step + 1,
+                )
                 self.control = handler.on_pre_optimizer_step(args, self.state, self.control)
                 self.optimizer.step()
                 self.control = handler.on_optimizer_step(args, self.state, self.control)
