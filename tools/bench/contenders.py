@@ -42,15 +42,16 @@ def linear_schedule(optimizer, total: int):
     )
 
 
-def raw_train(
-    model: nn.Module, data, batch: int, steps: int, device: str, stamps: list[float] | None = None
-) -> nn.Module:
-    """The reference loop: DataLoader, forward, backward, clip, step, schedule, zero_grad."""
+def raw_steps(model: nn.Module, data, batch: int, steps: int, device: str):
+    """The reference loop as a generator that yields after every optimizer step: DataLoader,
+    forward, backward, clip, step, schedule, zero_grad."""
     torch.manual_seed(SEED)
     model.to(device).train()
     loader = torch.utils.data.DataLoader(data, batch_size=batch, shuffle=True)
     optimizer = torch.optim.AdamW(decay_groups(model, WEIGHT_DECAY), lr=LR)
     scheduler = linear_schedule(optimizer, steps)
+    model._bench_optimizer = optimizer  # type: ignore[attr-defined]
+    model._bench_scheduler = scheduler  # type: ignore[attr-defined]
     step = 0
     while step < steps:
         for inputs in loader:
@@ -63,14 +64,20 @@ def raw_train(
             scheduler.step()
             optimizer.zero_grad()
             step += 1
-            if stamps is not None:
-                if device != "cpu":
-                    torch.cuda.synchronize()
-                stamps.append((time.perf_counter(), time.process_time()))
+            yield
             if step >= steps:
                 break
-    model._bench_optimizer = optimizer  # type: ignore[attr-defined]
-    model._bench_scheduler = scheduler  # type: ignore[attr-defined]
+
+
+def raw_train(
+    model: nn.Module, data, batch: int, steps: int, device: str, stamps: list[float] | None = None
+) -> nn.Module:
+    """Run :func:`raw_steps` to the end, timestamping each step into ``stamps``."""
+    for _ in raw_steps(model, data, batch, steps, device):
+        if stamps is not None:
+            if device != "cpu":
+                torch.cuda.synchronize()
+            stamps.append((time.perf_counter(), time.process_time()))
     return model
 
 

@@ -55,6 +55,19 @@ def verdicts(r: dict[str, Any]) -> list[tuple[str, float, str, bool]]:
         x = v[f"{pre}ratio_ours_raw"]
         limit = TARGETS.get(("train", name), BUDGET["train"])
         rows.append((f"train {name}: ours/raw", x, f"<= {limit:.2f}", x <= limit))
+        if "interleaved" in v:  # the same two ratios with the raw loop interleaved in blocks
+            x = v["interleaved"]["ratio_ours_raw"]
+            rows.append((f"train {name}, interleaved: ours/raw", x, f"<= {limit:.2f}", x <= limit))
+            x = v["interleaved"]["ratio_ours_raw_whole"]
+            whole_limit = TARGETS.get(("whole", name), BUDGET["train"])
+            rows.append(
+                (
+                    f"whole train() {name}, interleaved: ours/raw",
+                    x,
+                    f"<= {whole_limit:.2f}",
+                    x <= whole_limit,
+                )
+            )
         if f"{pre}ratio_ours_raw_whole" in v:
             x = v[f"{pre}ratio_ours_raw_whole"]
             limit = TARGETS.get(("whole", name), BUDGET["train"])
@@ -136,6 +149,25 @@ def markdown(r: dict[str, Any]) -> str:
                 f"| {w['transformers']:.3f} | {v['ratio_ours_raw_whole']:.3f} "
                 f"| {v['ratio_transformers_raw_whole']:.3f} | {v['cpu_ratio_ours_raw_whole']:.3f} "
                 f"| {v['cpu_ratio_transformers_raw_whole']:.3f} |"
+            )
+        mixed = {name: v["interleaved"] for name, v in r["train"].items() if "interleaved" in v}
+        if mixed:
+            lines += [
+                "",
+                "| Interleaved (CPU µs per step; raw and trainer alternate in blocks of steps) "
+                "| raw, with ours | ours | ours/raw | raw, with transformers | transformers "
+                "| transformers/raw | whole run: ours/raw | whole run: transformers/raw |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            ]
+        for name, v in mixed.items():
+            us = v["step_us"]
+            lines.append(
+                f"| {name} ({v['rounds']} runs each, blocks of {v['block_steps']}) "
+                f"| {us['raw_with_ours']:.1f} "
+                f"| {us['ours']:.1f} | {v['ratio_ours_raw']:.3f} "
+                f"| {us['raw_with_transformers']:.1f} | {us['transformers']:.1f} "
+                f"| {v['ratio_transformers_raw']:.3f} | {v['ratio_ours_raw_whole']:.3f} "
+                f"| {v['ratio_transformers_raw_whole']:.3f} |"
             )
     if "eval" in r:
         lines += [

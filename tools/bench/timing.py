@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from tools.bench.contenders import _quiet, build_trainer, raw_train, run_trainer, steps_per_s
+from tools.bench.interleaved import bench_interleaved
 from tools.bench.workloads import Sizes, case, gpt_data, make_mlp, mlp_data, small_gpt
 
 # ---------------------------------------------------------------------------------- 1. train
@@ -85,6 +86,8 @@ def bench_train(s: Sizes, device: str, rounds: int) -> dict[str, Any]:
         results[name]["ratio_transformers_raw_whole"] = w["transformers"] / w["raw"]
         results[name]["cpu_ratio_ours_raw_whole"] = wc["ours"] / wc["raw"]
         results[name]["cpu_ratio_transformers_raw_whole"] = wc["transformers"] / wc["raw"]
+        if name == "mlp":  # the steady step once more, with the raw loop interleaved in blocks
+            results[name]["interleaved"] = bench_interleaved(s, device, rounds)
     return results
 
 
