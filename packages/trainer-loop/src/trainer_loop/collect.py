@@ -18,9 +18,13 @@ PAD_INDEX = -100
 
 
 def detach_nested(value: Any) -> Any:
-    """Detach every tensor in a nested list/tuple/dict."""
+    """Detach every tensor in a nested list/tuple/dict.
+
+    A tensor outside autograd (no ``requires_grad``, so no graph: what an evaluation forward under
+    ``no_grad`` returns) is kept as it is; its detached alias would be indistinguishable from it.
+    """
     if isinstance(value, torch.Tensor):
-        return value.detach()
+        return value.detach() if value.requires_grad else value
     if isinstance(value, (list, tuple)):
         return type(value)(detach_nested(v) for v in value)
     if isinstance(value, Mapping):

@@ -202,6 +202,8 @@ class EvaluationMixin:
         batch_size = args.eval_batch_size
         metrics = None
         observed = 0
+        plan = self._loop_plan
+        step_listened = plan is None or plan.step_listened
         for step, inputs in enumerate(dataloader):
             observed_size = batch_size_of(inputs)
             if observed_size is not None:
@@ -239,7 +241,10 @@ class EvaluationMixin:
                     labels = self._gather_for_metrics(labels)
                 if keep_batches:
                     labels_all.add(labels)
-            self.control = self.callback_handler.on_prediction_step(args, self.state, self.control)
+            if step_listened:
+                self.control = self.callback_handler.on_prediction_step(
+                    args, self.state, self.control
+                )
             if args.batch_eval_metrics:
                 if self.compute_metrics is not None and logits is not None and labels is not None:
                     is_last = has_length(dataloader) and step == len(dataloader) - 1
@@ -281,13 +286,20 @@ class EvaluationMixin:
         plan = self._loop_plan
         if plan is None or not plan.inputs_stay:
             inputs = self._prepare_inputs(inputs)
-        with self._loss_context_without_grad():
+        no_grad = None if plan is None else plan.no_grad
+        with self._loss_context_without_grad() if no_grad is None else no_grad:
             if has_labels or loss_without_labels:
-                num_items = self._get_num_items_in_batch([inputs], self.args.device)
+                if plan is None:
+                    num_items = self._get_num_items_in_batch([inputs], self.args.device)
+                elif plan.counts_items:
+                    num_items = self._get_num_items_in_batch([inputs], plan.device)
+                else:
+                    num_items = None  # the loss takes no label-token count
                 loss, outputs = self.compute_loss(
                     model, inputs, return_outputs=True, num_items_in_batch=num_items
                 )
-                loss = loss.detach()
+                if loss.requires_grad:  # under no_grad it is outside autograd already
+                    loss = loss.detach()
                 if loss.ndim:  # a per-device vector (DataParallel); a scalar needs no reduction
                     loss = loss.mean()
             else:
