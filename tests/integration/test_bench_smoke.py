@@ -61,6 +61,8 @@ def test_quick_bench_writes_every_section(tmp_path, monkeypatch):
     interleaved = saved["train"]["mlp"]["interleaved"]
     assert interleaved["ratio_ours_raw"] > 0 and interleaved["ratio_transformers_raw"] > 0
     assert "Interleaved" in table and "train mlp, interleaved: ours/raw" in table
+    assert saved["eval"]["mlp"]["interleaved"]["ratio_ours_predict"] > 0
+    assert "predict mlp, interleaved: ours/raw" in table
     assert "Training stall per checkpoint" in table and "Whole run" in table
     assert saved["import"]["seconds"]["trainer_args"] > 0
     assert saved["memory"]["peak_rss_mib"]["ours"] > 0

@@ -81,6 +81,42 @@ def raw_train(
     return model
 
 
+def raw_eval_steps(model, data, batch: int, device: str, collect: bool):
+    """The raw evaluation loop as a generator that yields after every batch and returns the mean
+    loss, and the logits and labels concatenated when ``collect``. The caller disables autograd."""
+    model.to(device).eval()
+    loader = torch.utils.data.DataLoader(data, batch_size=batch, shuffle=False)
+    losses, logits, labels = [], [], []
+    for inputs in loader:
+        if device != "cpu":
+            inputs = {k: v.to(device, non_blocking=True) for k, v in inputs.items()}
+        out = model(**inputs)
+        losses.append(out["loss"].detach())
+        if collect:
+            logits.append(out["logits"])
+            labels.append(inputs["labels"])
+        yield
+    loss = torch.stack(losses).mean().item()
+    if collect:
+        return loss, torch.cat(logits).cpu().numpy(), torch.cat(labels).cpu().numpy()
+    return loss, None, None
+
+
+def run_to_end(steps) -> Any:
+    """Exhaust a generator and return its return value."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def raw_eval(model, data, batch: int, device: str, collect: bool):
+    """``torch.no_grad()`` loop: mean loss, and logits/labels concatenated when ``collect``."""
+    with torch.no_grad():
+        return run_to_end(raw_eval_steps(model, data, batch, device, collect))
+
+
 # ---------------------------------------------------------------------------------- trainers
 
 

@@ -13,8 +13,7 @@ import tempfile
 
 import torch
 
-from tools.bench.contenders import _quiet, build_trainer
-from tools.bench.timing import raw_eval
+from tools.bench.contenders import _quiet, build_trainer, raw_eval
 from tools.bench.workloads import FULL, gpt_data, make_mlp, mlp_data, small_gpt
 
 

@@ -77,6 +77,11 @@ def verdicts(r: dict[str, Any]) -> list[tuple[str, float, str, bool]]:
             x = v[f"{pre}ratio_ours_raw_{mode}"]
             limit = TARGETS.get((mode, name), BUDGET["eval"])
             rows.append((f"{mode} {name}: ours/raw", x, f"<= {limit:.2f}", x <= limit))
+            if "interleaved" in v:
+                x = v["interleaved"][f"ratio_ours_{mode}"]
+                rows.append(
+                    (f"{mode} {name}, interleaved: ours/raw", x, f"<= {limit:.2f}", x <= limit)
+                )
     for name, v in r.get("checkpoint", {}).items():
         x = v["ratio_ours_raw_save"]
         rows.append((f"checkpoint save {name}: ours/raw", x, "<= 1.20", x <= BUDGET["checkpoint"]))
@@ -184,6 +189,21 @@ def markdown(r: dict[str, Any]) -> str:
                     f"| {sec[f'ours_{mode}']:.4f} | {sec[f'transformers_{mode}']:.4f} "
                     f"| {v[f'ratio_ours_raw_{mode}']:.3f} | {v[f'ratio_transformers_raw_{mode}']:.3f} "
                     f"| {v[f'cpu_ratio_ours_raw_{mode}']:.3f} |"
+                )
+        mixed = {name: v["interleaved"] for name, v in r["eval"].items() if "interleaved" in v}
+        if mixed:
+            lines += [
+                "",
+                "| Interleaved evaluation (CPU time ratio, median; raw and trainer batches "
+                "alternate in blocks) | ours/raw | transformers/raw |",
+                "|---|---:|---:|",
+            ]
+        for name, v in mixed.items():
+            for mode in ("evaluate", "predict"):
+                lines.append(
+                    f"| {name} {mode}() ({v['passes']} passes each, blocks of "
+                    f"{v['block_batches']} batches) | {v[f'ratio_ours_{mode}']:.3f} "
+                    f"| {v[f'ratio_transformers_{mode}']:.3f} |"
                 )
     if "checkpoint" in r:
         lines += [

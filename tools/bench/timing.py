@@ -12,8 +12,16 @@ from typing import Any
 
 import torch
 
-from tools.bench.contenders import _quiet, build_trainer, raw_train, run_trainer, steps_per_s
+from tools.bench.contenders import (
+    _quiet,
+    build_trainer,
+    raw_eval,
+    raw_train,
+    run_trainer,
+    steps_per_s,
+)
 from tools.bench.interleaved import bench_interleaved
+from tools.bench.interleaved_eval import bench_interleaved_eval
 from tools.bench.workloads import Sizes, case, gpt_data, make_mlp, mlp_data, small_gpt
 
 # ---------------------------------------------------------------------------------- 1. train
@@ -94,26 +102,6 @@ def bench_train(s: Sizes, device: str, rounds: int) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------- 2. eval
 
 
-def raw_eval(model, data, batch: int, device: str, collect: bool):
-    """``torch.no_grad()`` loop: mean loss, and logits/labels concatenated when ``collect``."""
-    model.to(device).eval()
-    loader = torch.utils.data.DataLoader(data, batch_size=batch, shuffle=False)
-    losses, logits, labels = [], [], []
-    with torch.no_grad():
-        for inputs in loader:
-            if device != "cpu":
-                inputs = {k: v.to(device, non_blocking=True) for k, v in inputs.items()}
-            out = model(**inputs)
-            losses.append(out["loss"].detach())
-            if collect:
-                logits.append(out["logits"])
-                labels.append(inputs["labels"])
-    loss = torch.stack(losses).mean().item()
-    if collect:
-        return loss, torch.cat(logits).cpu().numpy(), torch.cat(labels).cpu().numpy()
-    return loss, None, None
-
-
 def bench_eval(s: Sizes, device: str, rounds: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for name in ("mlp", "gpt"):
@@ -181,4 +169,7 @@ def bench_eval(s: Sizes, device: str, rounds: int) -> dict[str, Any]:
             "ratio_ours_raw_predict": med["ours_predict"] / med["raw_predict"],
             "ratio_transformers_raw_predict": med["transformers_predict"] / med["raw_predict"],
         }
+        if name == "mlp":  # both passes once more, with the raw loop interleaved in blocks
+            passes = rounds * EVAL_ROUNDS_PER_ROUND
+            results[name]["interleaved"] = bench_interleaved_eval(s, device, passes)
     return results
