@@ -48,40 +48,43 @@ def machine() -> dict[str, Any]:
 def verdicts(r: dict[str, Any]) -> list[tuple[str, float, str, bool]]:
     """(check, measured, budget text, pass) for every budgeted ratio."""
     rows = []
-    # On the CPU the verdict uses process CPU time (other tenants of a shared machine do not
-    # move it); on CUDA work is asynchronous, so wall time after a synchronize.
+    # On the CPU the verdict uses process CPU time (time the core spends on other tenants does
+    # not count, though their use of caches and memory still slows ours); on CUDA work is
+    # asynchronous, so wall time after a synchronize.
     pre = "cpu_" if r["device"] == "cpu" else ""
+
+    def check(label: str, x: float, key: tuple[str, str], budget: float, tight: bool) -> None:
+        limit = TARGETS.get(key, budget) if tight else budget
+        rows.append((label, x, f"<= {limit:.2f}", x <= limit))
+
+    # A tight MLP target applies to the interleaved measure where there is one: on a busy host,
+    # separate runs drift by more than the target's margin (docs/performance.md). The separate
+    # runs are then held to the general budget.
     for name, v in r.get("train", {}).items():
+        mixed = v.get("interleaved")
+        separate_tight = mixed is None
         x = v[f"{pre}ratio_ours_raw"]
-        limit = TARGETS.get(("train", name), BUDGET["train"])
-        rows.append((f"train {name}: ours/raw", x, f"<= {limit:.2f}", x <= limit))
-        if "interleaved" in v:  # the same two ratios with the raw loop interleaved in blocks
-            x = v["interleaved"]["ratio_ours_raw"]
-            rows.append((f"train {name}, interleaved: ours/raw", x, f"<= {limit:.2f}", x <= limit))
-            x = v["interleaved"]["ratio_ours_raw_whole"]
-            whole_limit = TARGETS.get(("whole", name), BUDGET["train"])
-            rows.append(
-                (
-                    f"whole train() {name}, interleaved: ours/raw",
-                    x,
-                    f"<= {whole_limit:.2f}",
-                    x <= whole_limit,
-                )
-            )
+        check(f"train {name}: ours/raw", x, ("train", name), BUDGET["train"], separate_tight)
+        if mixed is not None:
+            x = mixed["ratio_ours_raw"]
+            check(f"train {name}, interleaved: ours/raw", x, ("train", name), BUDGET["train"], True)
         if f"{pre}ratio_ours_raw_whole" in v:
             x = v[f"{pre}ratio_ours_raw_whole"]
-            limit = TARGETS.get(("whole", name), BUDGET["train"])
-            rows.append((f"whole train() {name}: ours/raw", x, f"<= {limit:.2f}", x <= limit))
+            label = f"whole train() {name}: ours/raw"
+            check(label, x, ("whole", name), BUDGET["train"], separate_tight)
+        if mixed is not None:
+            x = mixed["ratio_ours_raw_whole"]
+            label = f"whole train() {name}, interleaved: ours/raw"
+            check(label, x, ("whole", name), BUDGET["train"], True)
     for name, v in r.get("eval", {}).items():
+        mixed = v.get("interleaved")
         for mode in ("evaluate", "predict"):
             x = v[f"{pre}ratio_ours_raw_{mode}"]
-            limit = TARGETS.get((mode, name), BUDGET["eval"])
-            rows.append((f"{mode} {name}: ours/raw", x, f"<= {limit:.2f}", x <= limit))
-            if "interleaved" in v:
-                x = v["interleaved"][f"ratio_ours_{mode}"]
-                rows.append(
-                    (f"{mode} {name}, interleaved: ours/raw", x, f"<= {limit:.2f}", x <= limit)
-                )
+            check(f"{mode} {name}: ours/raw", x, (mode, name), BUDGET["eval"], mixed is None)
+            if mixed is not None:
+                x = mixed[f"ratio_ours_{mode}"]
+                label = f"{mode} {name}, interleaved: ours/raw"
+                check(label, x, (mode, name), BUDGET["eval"], True)
     for name, v in r.get("checkpoint", {}).items():
         x = v["ratio_ours_raw_save"]
         rows.append((f"checkpoint save {name}: ours/raw", x, "<= 1.20", x <= BUDGET["checkpoint"]))
