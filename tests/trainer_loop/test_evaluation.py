@@ -215,3 +215,33 @@ def test_gradients_are_back_on_after_a_failing_evaluation_batch(tmp_path):
         trainer.evaluate(RegressionDataset(length=4))
     assert torch.is_grad_enabled()
     assert trainer._loop_plan is None
+
+
+def test_a_prediction_step_listener_is_called_once_per_batch(tmp_path):
+    from trainer_loop import TrainerCallback
+
+    calls = []
+
+    class PerBatch(TrainerCallback):
+        def on_prediction_step(self, args, state, control, **kwargs):
+            calls.append(kwargs["eval_dataloader"] is not None)
+
+    trainer = make(tmp_path)
+    trainer.add_callback(PerBatch())
+    trainer.evaluate(RegressionDataset(length=10))  # 3 batches of at most 4
+    trainer.predict(RegressionDataset(length=8))  # 2 batches
+    assert calls == [True] * 5
+
+
+def test_predictions_come_back_outside_autograd_even_when_the_loss_context_enables_it(tmp_path):
+    class WithGrad(Trainer):
+        def compute_loss_context_manager(self):
+            return torch.enable_grad()  # the forward now records a graph
+
+    trainer = make(tmp_path, trainer_class=WithGrad)
+    model = trainer.model
+    inputs = next(iter(trainer.get_eval_dataloader(RegressionDataset(length=4))))
+    loss, logits, labels = trainer.prediction_step(model, inputs, prediction_loss_only=False)
+    assert not loss.requires_grad and not logits.requires_grad and not labels.requires_grad
+    output = trainer.predict(RegressionDataset(length=8))
+    assert output.predictions.shape == (8,)
