@@ -289,12 +289,10 @@ class EvaluationMixin:
         no_grad = None if plan is None else plan.no_grad
         with self._loss_context_without_grad() if no_grad is None else no_grad:
             if has_labels or loss_without_labels:
-                if plan is None:
-                    num_items = self._get_num_items_in_batch([inputs], self.args.device)
-                elif plan.counts_items:
-                    num_items = self._get_num_items_in_batch([inputs], plan.device)
-                else:
-                    num_items = None  # the loss takes no label-token count
+                num_items = None  # unless the loss takes the batch's label-token count
+                if plan is None or plan.counts_items:
+                    device = self.args.device if plan is None else plan.device
+                    num_items = self._get_num_items_in_batch([inputs], device)
                 loss, outputs = self.compute_loss(
                     model, inputs, return_outputs=True, num_items_in_batch=num_items
                 )

@@ -13,7 +13,8 @@ lists once and does the same work through them:
 - ``zero_grad(model)`` sets each parameter's ``.grad`` to ``None``, as ``model.zero_grad()`` does.
 
 The lists are taken again whenever a module anywhere in the process registers a parameter or a
-submodule (PyTorch's global registration hooks count them), so a callback that adds a module or
+submodule (PyTorch's global registration hooks count them, installed when lists are first
+taken), so a callback that adds a module or
 replaces a parameter mid-run is seen at the next step. Writes that bypass registration (FSDP's and
 DeepSpeed's parameter views, accelerate's offloading hooks) would go unseen: for those models, and
 for a model whose class overrides ``zero_grad``, the parameter work goes through the model's own
@@ -31,6 +32,7 @@ from torch.nn.modules.module import (
 )
 
 _structure_version = 0
+_counting = False
 
 
 def _count_registration(module: nn.Module, name: str, value: object) -> None:
@@ -38,8 +40,13 @@ def _count_registration(module: nn.Module, name: str, value: object) -> None:
     _structure_version += 1  # returns None: the registration itself is unchanged
 
 
-register_module_parameter_registration_hook(_count_registration)
-register_module_module_registration_hook(_count_registration)
+def _start_counting() -> None:
+    # Process-wide hooks, so installed by the first training run rather than at import.
+    global _counting
+    if not _counting:
+        register_module_parameter_registration_hook(_count_registration)
+        register_module_module_registration_hook(_count_registration)
+        _counting = True
 
 
 class ModelLists:
@@ -60,6 +67,7 @@ class ModelLists:
         self._lists_allowed = lists_allowed
 
     def _take(self, model: nn.Module) -> None:
+        _start_counting()
         self._model, self._version = model, _structure_version
         self._modules = self._parameters = None
         if not isinstance(model, nn.Module):
