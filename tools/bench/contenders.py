@@ -172,16 +172,22 @@ def _stamp_callback(base: type, stamps: list[float], device: str):
     return Stamp()
 
 
-def build_trainer(
-    which: str, model, data, batch: int, steps: int, device: str, out_dir: str, **extra
-):
-    """A ``trainer_loop.Trainer`` (``which="ours"``) or a ``transformers.Trainer`` and its stamps."""
-    stamps: list[float] = []
+def trainer_api(which: str) -> tuple[type, type, type]:
+    """``(Trainer, TrainerCallback, TrainingArguments)`` of ours (``"ours"``) or of transformers."""
     if which == "ours":
         from trainer_args import TrainingArguments
         from trainer_loop import Trainer, TrainerCallback
     else:
         from transformers import Trainer, TrainerCallback, TrainingArguments
+    return Trainer, TrainerCallback, TrainingArguments
+
+
+def build_trainer(
+    which: str, model, data, batch: int, steps: int, device: str, out_dir: str, **extra
+):
+    """A ``trainer_loop.Trainer`` (``which="ours"``) or a ``transformers.Trainer`` and its stamps."""
+    stamps: list[float] = []
+    Trainer, TrainerCallback, TrainingArguments = trainer_api(which)  # noqa: N806
     args = TrainingArguments(**_args_kwargs(out_dir, batch, steps, device, **extra))
     trainer = Trainer(
         model=model,

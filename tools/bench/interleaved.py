@@ -24,13 +24,14 @@ from typing import Any
 
 import torch
 
-from tools.bench.contenders import _quiet, build_trainer, raw_steps
+from tools.bench.contenders import _quiet, build_trainer, raw_steps, trainer_api
 from tools.bench.workloads import Sizes, case
 
 BLOCK = 20
 
 
-def _clock(device: str):
+def block_clock(device: str):
+    """The clock blocks are timed with: CPU time on the CPU, wall time after a sync on CUDA."""
     if device == "cpu":
         return time.process_time_ns  # the process's own CPU time
 
@@ -41,48 +42,47 @@ def _clock(device: str):
     return synced
 
 
-def _callback_base(which: str) -> type:
-    if which == "ours":
-        from trainer_loop import TrainerCallback
-    else:
-        from transformers import TrainerCallback
-    return TrainerCallback
+def _block_steps(s: Sizes) -> int:
+    return min(BLOCK, max(1, s.mlp_steps // 4))  # --quick runs have few steps
 
 
 def interleaved_run(which: str, s: Sizes, device: str) -> dict[str, Any]:
     """One trainer run with the raw loop interleaved: the (trainer, raw) time in ns of each block
     after the warm-up, and of the whole runs (set-up included, model construction excluded)."""
     c = case(s, "mlp")
-    steps, block = s.mlp_steps, min(BLOCK, max(1, s.mlp_steps // 4))
-    clock = _clock(device)
+    steps, block = s.mlp_steps, _block_steps(s)
+    clock = block_clock(device)
     raw_model, trainer_model = c["model"](), c["model"]()
     raw = raw_steps(raw_model, c["data"], c["batch"], steps, device)
     blocks: list[tuple[int, int]] = []
     raw_total = [0]
     block_start: list[int | None] = [None]
 
+    def run_raw(count: int) -> int:
+        start = clock()
+        for _ in range(count):
+            next(raw, None)
+        spent = clock() - start
+        raw_total[0] += spent
+        return spent
+
     def on_step_end(self, args, state, control, **kwargs):
         if state.global_step % block:
             return
-        now = clock()
-        start = clock()
-        for _ in range(block):
-            next(raw, None)
-        raw_ns = clock() - start
-        raw_total[0] += raw_ns
+        trainer_end = clock()
+        raw_ns = run_raw(block)
         if block_start[0] is not None and state.global_step > s.mlp_warmup:
-            blocks.append((now - block_start[0], raw_ns))
+            blocks.append((trainer_end - block_start[0], raw_ns))
         block_start[0] = clock()
 
     with tempfile.TemporaryDirectory() as out, _quiet():
         begin = clock()
         trainer, _ = build_trainer(which, trainer_model, c["data"], c["batch"], steps, device, out)
-        base = _callback_base(which)
+        base = trainer_api(which)[1]
         trainer.add_callback(type("Interleave", (base,), {"on_step_end": on_step_end})())
         trainer.train()
         trainer_total = clock() - begin - raw_total[0]
-    for _ in raw:  # steps left when ``block`` does not divide ``steps``
-        pass
+    run_raw(steps % block)  # the steps left when ``block`` does not divide ``steps``
     return {"blocks": blocks, "whole": (trainer_total, raw_total[0])}
 
 
@@ -94,7 +94,7 @@ def bench_interleaved(s: Sizes, device: str, rounds: int) -> dict[str, Any]:
     step_us: dict[str, list[float]] = {
         k: [] for k in ("ours", "raw_with_ours", "transformers", "raw_with_transformers")
     }
-    block = min(BLOCK, max(1, s.mlp_steps // 4))
+    block = _block_steps(s)
     for which in ratios:  # untimed: the first run of each pays for lazy imports and set-up
         interleaved_run(which, s, device)
     for round_index in range(rounds):

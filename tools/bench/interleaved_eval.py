@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from tools.bench.contenders import _quiet, build_trainer, raw_eval_steps, run_to_end
-from tools.bench.interleaved import _clock
+from tools.bench.interleaved import block_clock
 from tools.bench.workloads import Sizes, make_mlp, mlp_data
 
 BLOCK = 64
@@ -69,7 +69,7 @@ class _Interleaving:
 
 def interleaved_pass(trainer: Any, mode: str, model, data, batch: int, device: str) -> float:
     """The trainer's ``mode`` pass over ``data`` against the raw one, as a time ratio."""
-    clock = _clock(device)
+    clock = block_clock(device)
     raw = _RawAlongside(model, data, batch, device, mode == "predict", clock)
     hook = "get_eval_dataloader" if mode == "evaluate" else "get_test_dataloader"
     original = getattr(type(trainer), hook).__get__(trainer)
