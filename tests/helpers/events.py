@@ -35,6 +35,8 @@ def make_recorder(base: type):
 
         return handler
 
-    for name in EVENTS:
+    # This library's own on_non_finite is recorded too when the base class has it.
+    own = ("on_non_finite",) if hasattr(base, "on_non_finite") else ()
+    for name in EVENTS + own:
         setattr(EventRecorder, name, _make(name))
     return EventRecorder

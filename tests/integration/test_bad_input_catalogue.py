@@ -303,7 +303,7 @@ def _resume_true_nothing(tmp: Path) -> None:
 
 def _adapter_checkpoint_accepted(tmp: Path) -> None:
     """A folder whose weights are adapter files is a checkpoint too (nothing to refuse)."""
-    from trainer_loop.checkpoints import has_model_weights
+    from trainer_loop.checkpointing.files import has_model_weights
 
     out = _checkpointed_run(tmp)
     folder = out / "checkpoint-2"

@@ -139,7 +139,7 @@ def test_deepspeed_init_without_sections_hands_over_the_trainer_optimizer(tmp_pa
 
 
 def test_deepspeed_inference_needs_zero3(tmp_path):
-    from trainer_loop.deepspeed_setup import deepspeed_init
+    from trainer_loop.training.deepspeed_setup import deepspeed_init
 
     trainer = deepspeed_trainer(tmp_path, {"optimizer": OPTIMIZER})
     with pytest.raises(ValueError, match="stage 3"):

@@ -15,7 +15,7 @@ import torch
 from helpers.arguments import cpu_args
 from helpers.models import RegressionDataset, RegressionModel
 from trainer_loop import BackgroundCheckpointing, CheckpointWriteError, Trainer
-from trainer_loop import checkpoints as ckpt
+from trainer_loop.checkpointing import files as ckpt
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -180,10 +180,10 @@ def test_a_subclass_overriding_a_save_hook_saves_in_place(tmp_path, caplog):
         train_dataset=RegressionDataset(length=16),
         callbacks=[BackgroundCheckpointing()],
     )
-    with caplog.at_level(logging.INFO, logger="trainer_loop.async_checkpoint"):
+    with caplog.at_level(logging.INFO, logger="trainer_loop.checkpointing"):
         trainer.train()
     assert "overrides _save_optimizer_and_scheduler" in caplog.text
-    assert "_checkpoint_writer" not in trainer.__dict__
+    assert trainer._checkpoint_writer._what == ""  # nothing was handed to the writer thread
     assert (tmp_path / "out" / "checkpoint-2" / "optimizer.pt").is_file()
 
 
@@ -195,7 +195,7 @@ def test_kill_during_a_background_write_then_resume_is_exact(tmp_path):
         from helpers.arguments import cpu_args
         from helpers.models import RegressionDataset, RegressionModel
         from trainer_loop import BackgroundCheckpointing, Trainer
-        from trainer_loop import checkpoints as ckpt
+        from trainer_loop.checkpointing import files as ckpt
 
         original = ckpt.atomic_torch_save
 
@@ -259,7 +259,7 @@ def test_best_model_and_rotation_match_blocking_saves(tmp_path):
 
 
 def test_the_host_copy_keeps_tied_weights_shared_and_ignores_later_updates():
-    from trainer_loop.async_checkpoint import HostCopier
+    from trainer_loop.checkpointing.background import HostCopier
 
     weight = torch.nn.Parameter(torch.randn(4, 3))
     state = {"embed": weight, "head": weight, "step": torch.tensor(1.0), "betas": (0.9, 0.99)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from trainer_loop.collect import BatchCollector, LossCollector, batch_size_of
+from trainer_loop.evaluation.collect import BatchCollector, LossCollector, batch_size_of
 
 
 def test_batches_of_different_widths_are_padded_with_minus_100():

@@ -141,7 +141,7 @@ def test_ray_scheduler_needing_evaluation_is_refused(tmp_path):
 
 def test_ray_default_space_uses_tune_domains():
     tune = pytest.importorskip("ray.tune")
-    from trainer_loop.hpsearch_ray import default_hp_space_ray
+    from trainer_loop.search.ray_backend import default_hp_space_ray
 
     space = default_hp_space_ray(None)
     assert set(space) == {

@@ -23,7 +23,7 @@ SCRIPT = textwrap.dedent(
     import torch
     from torch import nn
 
-    import trainer_loop.jit_checkpoint as jit
+    import trainer_loop.callbacks.jit_checkpoint as jit
     from trainer_args import TrainingArguments
     from trainer_loop import Trainer, TrainerCallback
 
@@ -127,7 +127,7 @@ def test_without_the_flag_sigterm_still_terminates(tmp_path):
 def test_handler_is_restored_after_training():
     import signal
 
-    from trainer_loop.jit_checkpoint import JITCheckpointCallback
+    from trainer_loop.callbacks.jit_checkpoint import JITCheckpointCallback
 
     before = signal.getsignal(signal.SIGTERM)
     callback = JITCheckpointCallback(kill_wait=0)

@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 
 from helpers.models import RegressionDataset, RegressionModel  # noqa: E402
 from trainer_loop import Trainer  # noqa: E402
-from trainer_loop.log_setup import PACKAGE_LOGGERS, configure_logging  # noqa: E402
+from trainer_loop.reporting.log_setup import PACKAGE_LOGGERS, configure_logging  # noqa: E402
 
 SETTINGS = dict(
     per_device_train_batch_size=4,

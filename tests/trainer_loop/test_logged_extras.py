@@ -100,7 +100,7 @@ def test_neftune_adds_noise_while_training_only(tmp_path):
 
 def test_neftune_noise_is_within_its_bound(tmp_path):
     model = TinyEmbedder()
-    from trainer_loop.neftune import activate_neftune, deactivate_neftune
+    from trainer_loop.training.neftune import activate_neftune, deactivate_neftune
 
     handle = activate_neftune(model, 5.0)
     ids = torch.randint(0, 16, (3, 5))

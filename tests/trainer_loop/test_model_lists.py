@@ -11,7 +11,7 @@ from helpers.arguments import cpu_args  # noqa: E402
 from helpers.models import RegressionDataset, RegressionModel  # noqa: E402
 from torch import nn  # noqa: E402
 from trainer_loop import Trainer, TrainerCallback  # noqa: E402
-from trainer_loop.model_lists import ModelLists  # noqa: E402
+from trainer_loop.steps.model_lists import ModelLists  # noqa: E402
 
 
 class WithDropout(RegressionModel):

@@ -10,7 +10,7 @@ from helpers.arguments import cpu_args
 from helpers.models import RegressionDataset, RegressionModel
 from safetensors.torch import load_file
 from trainer_loop import Trainer
-from trainer_loop.nonfinite import NonFiniteWatch, StopOnNonFiniteCallback
+from trainer_loop.callbacks.nonfinite import NonFiniteWatch, StopOnNonFiniteCallback
 
 
 class NaNAt(RegressionModel):

@@ -15,9 +15,8 @@ from trainer_loop.results import (
     HPSearchBackend,
     PredictionOutput,
     TrainOutput,
-    get_last_checkpoint,
-    sorted_checkpoints,
 )
+from trainer_loop.checkpointing.folders import get_last_checkpoint, sorted_checkpoints
 
 
 def test_constants_match_reference():

@@ -13,8 +13,8 @@ import pytest
 from helpers.arguments import cpu_args
 from helpers.models import RegressionDataset, RegressionModel
 from trainer_loop import Trainer, TrainerCallback
-from trainer_loop.checkpoint_check import checkpoint_problems, inexact_resume_files
-from trainer_loop.checkpoints import resolve_resume_checkpoint
+from trainer_loop.checkpointing.checks import checkpoint_problems, inexact_resume_files
+from trainer_loop.checkpointing.folders import resolve_resume_checkpoint
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -46,7 +46,7 @@ def test_kill_during_a_save_then_resume_true_uses_the_previous_checkpoint(tmp_pa
         from helpers.arguments import cpu_args
         from helpers.models import RegressionDataset, RegressionModel
         from trainer_loop import Trainer
-        from trainer_loop.saving import SavingMixin
+        from trainer_loop.checkpointing.saving import SavingMixin
 
         original = SavingMixin._save_rng_state
 

@@ -46,7 +46,7 @@ def test_first_save_does_not_import_deepspeed(tmp_path):
 
 def test_the_guard_restores_accelerate_and_sees_real_engines():
     import accelerate.utils.other as other
-    from trainer_loop.lazy_deepspeed import deepspeed_import_skipped
+    from trainer_loop.checkpointing.lazy_deepspeed import deepspeed_import_skipped
 
     original = other.is_deepspeed_available
     with deepspeed_import_skipped():

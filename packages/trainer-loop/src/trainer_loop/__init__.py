@@ -1,13 +1,15 @@
 """The Trainer: train, evaluate and predict with callbacks, checkpoints and exact resume."""
 
-from .async_checkpoint import BackgroundCheckpointing, CheckpointWriteError
-from .callbacks import CallbackHandler, Event, TrainerCallback
-from .callbacks_builtin import (
+from .callbacks.base import CallbackHandler, Event, TrainerCallback
+from .callbacks.builtin import (
     DefaultFlowCallback,
     EarlyStoppingCallback,
     PrinterCallback,
     ProgressCallback,
 )
+from .callbacks.nonfinite import StopOnNonFiniteCallback
+from .checkpointing.background import BackgroundCheckpointing, CheckpointWriteError
+from .checkpointing.folders import get_last_checkpoint
 from .integrations import (
     AzureMLCallback,
     ClearMLCallback,
@@ -26,8 +28,6 @@ from .integrations import (
 )
 from .losses import LabelSmoother
 from .metrics import speed_metrics
-from .nonfinite import StopOnNonFiniteCallback
-from .raft import RaftTrainer
 from .results import (
     CONFIG_NAME,
     FSDP_MODEL_NAME,
@@ -46,10 +46,10 @@ from .results import (
     HPSearchBackend,
     PredictionOutput,
     TrainOutput,
-    get_last_checkpoint,
 )
 from .state import ExportableState, TrainerControl, TrainerState
 from .trainer import Trainer
+from .variants.raft import RaftTrainer
 
 __version__ = "0.1.0"
 

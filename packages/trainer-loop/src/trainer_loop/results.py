@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import re
 from enum import Enum
 from typing import Any, NamedTuple
 
@@ -25,8 +23,6 @@ __all__ = [
     "HPSearchBackend",
     "PredictionOutput",
     "TrainOutput",
-    "get_last_checkpoint",
-    "sorted_checkpoints",
 ]
 
 # File names inside a checkpoint folder (identical to transformers, so checkpoints are portable).
@@ -42,7 +38,6 @@ SAFE_WEIGHTS_INDEX_NAME = "model.safetensors.index.json"
 CONFIG_NAME = "config.json"
 
 PREFIX_CHECKPOINT_DIR = "checkpoint"
-_CHECKPOINT_RE = re.compile(rf"^{PREFIX_CHECKPOINT_DIR}-(\d+)$")
 
 
 class EvalPrediction:
@@ -141,58 +136,3 @@ class HPSearchBackend(str, Enum):
             f"{value!r} is not a valid {cls.__name__}, please select one of "
             f"{[member.value for member in cls]}"
         )
-
-
-def _checkpoint_step(name: str) -> int | None:
-    match = _CHECKPOINT_RE.match(name)
-    return int(match.group(1)) if match else None
-
-
-def get_last_checkpoint(folder: str | os.PathLike[str]) -> str | None:
-    """Path of the ``checkpoint-<N>`` folder with the largest ``N`` in ``folder``, or ``None``."""
-    best: tuple[int, str] | None = None
-    for name in os.listdir(folder):
-        step = _checkpoint_step(name)
-        if step is None or not os.path.isdir(os.path.join(folder, name)):
-            continue
-        if best is None or step > best[0]:
-            best = (step, name)
-    return None if best is None else os.path.join(folder, best[1])
-
-
-def sorted_checkpoints(
-    output_dir: str | os.PathLike[str],
-    checkpoint_prefix: str = PREFIX_CHECKPOINT_DIR,
-    use_mtime: bool = False,
-    best_model_checkpoint: str | None = None,
-) -> list[str]:
-    """``<prefix>-<N>`` folders of ``output_dir``, oldest first.
-
-    Ordered by step number (or modification time with ``use_mtime``). When
-    ``best_model_checkpoint`` is among them and is not the newest, it is moved just before the
-    newest one, so that rotating old checkpoints away keeps both the best and the latest.
-    """
-    pattern = re.compile(rf"^{re.escape(checkpoint_prefix)}-(\d+)$")
-    found: list[tuple[float, str]] = []
-    if not os.path.isdir(output_dir):
-        return []
-    for name in os.listdir(output_dir):
-        path = os.path.join(output_dir, name)
-        match = pattern.match(name)
-        if match is None or not os.path.isdir(path):
-            continue
-        key = os.path.getmtime(path) if use_mtime else int(match.group(1))
-        found.append((key, path))
-    if use_mtime and len(found) > 1:
-        times = [key for key, _ in found]
-        if max(times) - min(times) < 1.0:  # coarse or fake mtimes: fall back to step numbers
-            return sorted_checkpoints(output_dir, checkpoint_prefix, False, best_model_checkpoint)
-    ordered = [path for _, path in sorted(found)]
-    if best_model_checkpoint is not None:
-        best = os.path.normpath(best_model_checkpoint)
-        normalised = [os.path.normpath(p) for p in ordered]
-        if best in normalised and normalised[-1] != best:
-            best_path = ordered[normalised.index(best)]
-            newest = ordered[-1]
-            ordered = [p for p in ordered if p not in (best_path, newest)] + [best_path, newest]
-    return ordered

@@ -162,9 +162,8 @@ class TrainerState:
     ) -> None:
         """Record run-wide facts at the start of ``train``: length, trial and process roles."""
         hp_name = getattr(trainer, "hp_name", None)
-        current_trial = getattr(trainer, "_trial", None)
-        if hp_name is not None and current_trial is not None:
-            self.trial_name = hp_name(current_trial)
+        if hp_name is not None and trial is not None:
+            self.trial_name = hp_name(trial)
         self.trial_params = None if trial is None else _trial_params(trial)
         self.max_steps = max_steps
         self.num_train_epochs = num_train_epochs

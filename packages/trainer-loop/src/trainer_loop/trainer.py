@@ -1,8 +1,8 @@
 """The ``Trainer``: construction, callbacks and process facts; the rest comes from its mixins.
 
-The training loop lives in :mod:`trainer_loop.training`, evaluation in
-:mod:`trainer_loop.evaluation`, saving and resuming in :mod:`trainer_loop.saving`, data loaders and
-the optimizer in :mod:`trainer_loop.components`, the per-batch step in :mod:`trainer_loop.steps`;
+The training loop lives in :mod:`trainer_loop.training.loop`, evaluation in
+:mod:`trainer_loop.evaluation.loop`, saving and resuming in :mod:`trainer_loop.checkpointing.saving`, data loaders and
+the optimizer in :mod:`trainer_loop.training.components`, the per-batch step in :mod:`trainer_loop.steps.mixin`;
 this class mixes them together and holds what they share.
 """
 
@@ -23,23 +23,23 @@ from trainer_data import (
 )
 from trainer_dist import build_accelerator, enable_full_determinism, set_seed
 
-from .adapters import base_model_of_adapters
-from .best_metric import BestMetricMixin
-from .callbacks import CallbackHandler, TrainerCallback
-from .callbacks_builtin import DefaultFlowCallback, PrinterCallback, ProgressCallback
-from .checkpoint_check import ensure_output_dir
-from .components import ComponentsMixin
-from .evaluation import EvaluationMixin
+from .callbacks.base import CallbackHandler, TrainerCallback
+from .callbacks.builtin import DefaultFlowCallback, PrinterCallback, ProgressCallback
+from .checkpointing.adapters import base_model_of_adapters
+from .checkpointing.checks import ensure_output_dir
+from .checkpointing.saving import SavingMixin
+from .evaluation.best_metric import BestMetricMixin
+from .evaluation.loop import EvaluationMixin
 from .integrations import get_reporting_integration_callbacks
-from .log_setup import configure_logging
 from .losses import build_label_smoother, model_returns_loss_kwargs
-from .memory import MemoryTracker
-from .model_lists import ModelLists
-from .reporting import ReportingMixin
-from .saving import SavingMixin
+from .reporting.log_setup import configure_logging
+from .reporting.mixin import ReportingMixin
+from .run import RunAttributes
+from .search.mixin import SearchMixin
 from .state import ExportableState, TrainerControl, TrainerState
-from .steps import StepMixin
-from .training import TrainingLoopMixin
+from .steps.mixin import StepMixin
+from .training.components import ComponentsMixin
+from .training.loop import TrainingLoopMixin
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +49,11 @@ class Trainer(
     EvaluationMixin,
     BestMetricMixin,
     SavingMixin,
+    SearchMixin,
     ReportingMixin,
     ComponentsMixin,
     StepMixin,
+    RunAttributes,
 ):
     """Train, evaluate and predict with a PyTorch model, with the transformers ``Trainer`` API.
 
@@ -83,9 +85,13 @@ class Trainer(
             args = TrainingArguments(output_dir="tmp_trainer")
         self.args = args
         configure_logging(args)
-        self._memory_tracker = MemoryTracker(args.skip_memory_metrics)
-        self._model_lists = ModelLists()
-        self._memory_tracker.start("init")
+        self._init_reporting()  # first: memory metrics count from here
+        self._memory_start("init")
+        self._init_steps()
+        self._init_training()
+        self._init_evaluation()
+        self._init_saving()
+        self._init_search()
         self._seed_everything()
         self.model_init = model_init
         if model is None:
@@ -137,7 +143,7 @@ class Trainer(
             *get_reporting_integration_callbacks(args.report_to),
         ]
         if args.enable_jit_checkpoint:
-            from .jit_checkpoint import JITCheckpointCallback
+            from .callbacks.jit_checkpoint import JITCheckpointCallback
 
             default_callbacks.append(JITCheckpointCallback())
         self.callback_handler = CallbackHandler(
@@ -149,7 +155,6 @@ class Trainer(
         )
         self.add_callback(PrinterCallback if args.disable_tqdm else ProgressCallback)
 
-        self.hub_model_id = None
         if args.push_to_hub:
             self.init_hf_repo()
         if args.should_save and args.output_dir is not None:
@@ -162,19 +167,14 @@ class Trainer(
             stateful_callbacks=self._stateful_callbacks(),
         )
         self.is_in_train = False
-        self.hp_name = None
-        self.hp_search_backend = None
         self.current_flos = 0.0
-        self._signature_columns: list[str] | None = None
-        self._eval_dataloaders: dict[str, Any] = {}
-        self._train_batch_size = args.train_batch_size
-        self._created_lr_scheduler = False
+        self._init_components()
         self.control = self.callback_handler.on_init_end(args, self.state, self.control)
         if getattr(self.model, "config", None) is not None and hasattr(
             self.model.config, "use_cache"
         ):
             self.model.config.use_cache = args.use_cache
-        self._memory_tracker.stop("init")
+        self._memory_stop("init")
 
     # ----------------------------------------------------------------------------- construction
 
@@ -352,7 +352,7 @@ class Trainer(
         # Evaluation gathers each batch across processes with this and drops the duplicates of
         # even sharding once at the end; a subclass may replace it (as transformers allows).
         self.gather_function = self.accelerator.gather
-        self._model_registered = False  # a new accelerator has not prepared the model yet
+        self._forget_model_preparation()  # a new accelerator has not prepared the model yet
 
 
 # --------------------------------------------------------------------------------- helpers

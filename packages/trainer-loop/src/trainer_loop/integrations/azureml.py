@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..callbacks import TrainerCallback
+from ..callbacks.base import TrainerCallback
 from .base import has_module, import_client
 
 

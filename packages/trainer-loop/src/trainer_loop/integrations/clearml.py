@@ -7,7 +7,7 @@ import logging
 import os
 from typing import Any
 
-from ..callbacks import TrainerCallback
+from ..callbacks.base import TrainerCallback
 from .base import (
     TRUE_VALUES,
     checkpoint_path,

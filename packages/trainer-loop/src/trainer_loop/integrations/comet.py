@@ -8,7 +8,7 @@ from typing import Any
 
 from trainer_args.report_to import comet_configured
 
-from ..callbacks import TrainerCallback
+from ..callbacks.base import TrainerCallback
 from .base import env_flag, has_module, import_client, model_config_dict, rewrite_logs
 
 logger = logging.getLogger(__name__)

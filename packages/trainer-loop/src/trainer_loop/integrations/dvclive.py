@@ -6,7 +6,7 @@ import logging
 import os
 from typing import Any
 
-from ..callbacks import TrainerCallback
+from ..callbacks.base import TrainerCallback
 from .base import TRUE_VALUES, has_module, import_client, save_model_files
 
 logger = logging.getLogger(__name__)

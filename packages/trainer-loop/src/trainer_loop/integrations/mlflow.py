@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..callbacks import TrainerCallback
+from ..callbacks.base import TrainerCallback
 from .base import checkpoint_path, env_flag, has_module, import_client, numeric_items, run_config
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from typing import Any
 
-from ..callbacks import TrainerCallback
+from ..callbacks.base import TrainerCallback
 from .base import has_module, import_client, rewrite_logs
 
 logger = logging.getLogger(__name__)

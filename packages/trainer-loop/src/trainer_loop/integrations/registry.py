@@ -6,7 +6,7 @@ import importlib
 import os
 from dataclasses import dataclass
 
-from ..callbacks import TrainerCallback
+from ..callbacks.base import TrainerCallback
 from .azureml import AzureMLCallback
 from .base import install_hint
 from .clearml import ClearMLCallback

@@ -6,7 +6,7 @@ import logging
 import os
 from typing import Any
 
-from ..callbacks import TrainerCallback
+from ..callbacks.base import TrainerCallback
 from .base import default_logdir, has_module, rewrite_logs
 
 logger = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ import logging
 import os
 from typing import Any
 
-from ..callbacks import TrainerCallback
+from ..callbacks.base import TrainerCallback
 from .base import SUMMARY_KEYS, has_module, import_client, num_parameters, rewrite_logs, run_config
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from ..callbacks import TrainerCallback
+from ..callbacks.base import TrainerCallback
 from .base import (
     SUMMARY_KEYS,
     checkpoint_path,

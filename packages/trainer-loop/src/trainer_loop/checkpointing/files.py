@@ -13,7 +13,6 @@ import contextlib
 import logging
 import os
 import random
-import re
 import shutil
 from collections.abc import Iterator
 from typing import Any
@@ -21,99 +20,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from .checkpoint_check import checkpoint_problems, inexact_resume_files, weight_files
-from .results import (
-    PREFIX_CHECKPOINT_DIR,
+from ..results import (
     SAFE_WEIGHTS_INDEX_NAME,
     SAFE_WEIGHTS_NAME,
-    TRAINER_STATE_NAME,
     WEIGHTS_NAME,
 )
+from .checks import weight_files
 
 WEIGHTS_INDEX_NAME = "pytorch_model.bin.index.json"
 
 logger = logging.getLogger(__name__)
 
-_CHECKPOINT_RE = re.compile(rf"^{PREFIX_CHECKPOINT_DIR}-(\d+)$")
 STAGING_PREFIX = ".staging-"
-
-
-def checkpoint_folder_name(global_step: int) -> str:
-    return f"{PREFIX_CHECKPOINT_DIR}-{global_step}"
-
-
-def list_checkpoints(run_dir: str) -> list[str]:
-    """Finished checkpoint folders of ``run_dir``, oldest step first."""
-    if not os.path.isdir(run_dir):
-        return []
-    found = []
-    for name in os.listdir(run_dir):
-        match = _CHECKPOINT_RE.match(name)
-        if match and os.path.isdir(os.path.join(run_dir, name)):
-            found.append((int(match.group(1)), os.path.join(run_dir, name)))
-    return [path for _, path in sorted(found)]
-
-
-def resolve_resume_checkpoint(
-    resume_from_checkpoint: str | bool | None, output_dir: str
-) -> str | None:
-    """Turn ``train(resume_from_checkpoint=...)`` into a checked checkpoint folder.
-
-    A path must be a usable checkpoint (``ValueError`` naming what is wrong otherwise). ``True``
-    takes the newest usable checkpoint of ``output_dir``, warning about each newer one it skips.
-    Either way a warning names the optional files whose absence makes the resume inexact.
-    """
-    if resume_from_checkpoint is None or resume_from_checkpoint is False:
-        return None
-    if resume_from_checkpoint is True:
-        chosen = _newest_usable_checkpoint(output_dir)
-    else:
-        chosen = os.fspath(resume_from_checkpoint)
-        if not os.path.isdir(chosen):
-            raise ValueError(
-                f"Can't find a valid checkpoint at {chosen}: resume_from_checkpoint={chosen!r} "
-                "does not exist or is not a folder. Pass a "
-                f"checkpoint folder such as "
-                f"'{os.path.join(output_dir, checkpoint_folder_name(500))}', or True to resume "
-                "from the latest one in output_dir."
-            )
-        problems = checkpoint_problems(chosen)
-        if problems:
-            raise ValueError(
-                f"Can't find a valid checkpoint at {chosen}: {'; '.join(problems)}. Pass another checkpoint (or True for the newest usable "
-                "one in output_dir); to start a new run from these weights, load them into the "
-                "model and call train() without resume_from_checkpoint."
-            )
-    missing = inexact_resume_files(chosen)
-    if missing:
-        logger.warning(
-            "Resuming from %s without %s: the resume is not exact (what those files hold starts "
-            "afresh: optimizer moments, learning-rate schedule or random state).",
-            chosen,
-            ", ".join(missing),
-        )
-    return chosen
-
-
-def _newest_usable_checkpoint(output_dir: str) -> str:
-    skipped = []
-    for folder in reversed(list_checkpoints(output_dir)):
-        problems = checkpoint_problems(folder)
-        if not problems:
-            return folder
-        skipped.append(f"{os.path.basename(folder)} ({'; '.join(problems)})")
-        logger.warning(
-            "Skipping checkpoint %s for resume_from_checkpoint=True: %s. Trying the previous one.",
-            folder,
-            "; ".join(problems),
-        )
-    found = f" Skipped: {', '.join(skipped)}." if skipped else ""
-    raise ValueError(
-        f"No valid checkpoint found in output directory ({output_dir}): "
-        f"resume_from_checkpoint=True looks for a '{PREFIX_CHECKPOINT_DIR}-<step>' folder holding "
-        f"{TRAINER_STATE_NAME} and model weights, and there is no valid checkpoint there.{found} "
-        "Train without resuming, or pass the checkpoint's path."
-    )
 
 
 def has_model_weights(folder: str) -> bool:
@@ -161,6 +79,14 @@ def atomic_torch_save(obj: Any, path: str) -> None:
         return
     tmp = f"{path}.tmp"
     torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def write_text(text: str, path: str) -> None:
+    """Write ``text`` to ``path`` (UTF-8) through a temporary file renamed into place."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
     os.replace(tmp, path)
 
 
@@ -222,50 +148,6 @@ def _as_python_state(state: Any) -> tuple:
     # torch.load returns the inner state as a list; random.setstate needs tuples.
     version, internal, gauss = state
     return (version, tuple(internal), gauss)
-
-
-def rotate_checkpoints(
-    run_dir: str,
-    save_total_limit: int | None,
-    best_model_checkpoint: str | None,
-    keep: str | None = None,
-) -> list[str]:
-    """Delete the oldest checkpoints beyond ``save_total_limit``; the best one is never deleted.
-
-    Neither is ``keep`` (the newest checkpoint with finite weights, see ``nonfinite``), even when
-    that leaves one checkpoint more than the limit.
-
-    The best checkpoint is moved to the most recent end of the ordering so it survives, as in
-    transformers (with a limit of 1 and a best checkpoint that is not the latest, two are kept so
-    training can still resume from the latest).
-    """
-    if save_total_limit is None or save_total_limit <= 0:
-        return []
-    checkpoints = list_checkpoints(run_dir)
-    if best_model_checkpoint is not None:
-        absolute = [os.path.abspath(c) for c in checkpoints]
-        best = os.path.abspath(best_model_checkpoint)
-        if best in absolute and absolute.index(best) < len(checkpoints) - 2:
-            # Keep the best checkpoint just before the newest so it outlives older ones.
-            checkpoints.insert(len(checkpoints) - 2, checkpoints.pop(absolute.index(best)))
-    if len(checkpoints) <= save_total_limit:
-        return []
-    limit = save_total_limit
-    if (
-        limit == 1
-        and best_model_checkpoint is not None
-        and os.path.abspath(checkpoints[-1]) != os.path.abspath(best_model_checkpoint)
-    ):
-        limit = 2
-    doomed = checkpoints[: max(len(checkpoints) - limit, 0)]
-    if keep is not None:
-        doomed = [c for c in doomed if os.path.abspath(c) != os.path.abspath(keep)]
-    for folder in doomed:
-        logger.info(
-            "Deleting older checkpoint [%s] due to save_total_limit=%s", folder, save_total_limit
-        )
-        shutil.rmtree(folder, ignore_errors=True)
-    return doomed
 
 
 def load_model_weights(model: torch.nn.Module, folder: str, strict: bool = False) -> Any:

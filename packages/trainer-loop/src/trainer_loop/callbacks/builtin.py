@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .callbacks import TrainerCallback
-from .state import ExportableState, TrainerControl, TrainerState
+from ..state import ExportableState, TrainerControl, TrainerState
+from .base import TrainerCallback
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ class DefaultFlowCallback(TrainerCallback):
     ``eval_delay`` counted in epochs. The ``"best"`` save strategy is handled by the Trainer when it
     finds a new best metric.
     """
+
+    _drives_flow = True
 
     def on_step_end(
         self, args: Any, state: TrainerState, control: TrainerControl, **kwargs: Any

@@ -4,51 +4,43 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
-from .losses import output_loss
+from ..hooks import overrides_any
+from ..losses import output_loss
+from .contexts import NO_CONTEXT, grad_disabled
+from .model_lists import ModelLists
 
 logger = logging.getLogger(__name__)
-
-_NO_CONTEXT = contextlib.nullcontext()
-
-
-class grad_disabled:  # noqa: N801 - used like torch.no_grad
-    """``torch.no_grad()`` around an optional inner context, without no_grad's per-use set-up.
-
-    Evaluation enters it once per batch; on a small model ``torch.no_grad()``'s own Python
-    overhead is a measurable share of the step.
-    """
-
-    __slots__ = ("_inner", "_previous")
-
-    def __init__(self, inner: contextlib.AbstractContextManager | None = None):
-        self._inner = inner
-
-    def __enter__(self) -> None:
-        self._previous = torch.is_grad_enabled()
-        torch._C._set_grad_enabled(False)
-        if self._inner is not None:
-            try:
-                self._inner.__enter__()
-            except BaseException:
-                torch._C._set_grad_enabled(self._previous)
-                raise
-
-    def __exit__(self, *exc: Any) -> bool | None:
-        try:
-            return self._inner.__exit__(*exc) if self._inner is not None else None
-        finally:
-            torch._C._set_grad_enabled(self._previous)
 
 
 class StepMixin:
     """One batch: moving inputs, the loss, forward and backward, clipping, token and FLOs counts."""
+
+    def _init_steps(self) -> None:
+        """The caches this mixin keeps (called once by ``Trainer.__init__``)."""
+        self._model_lists = ModelLists()
+        # (args, accelerator, inputs stay on the host): both objects may be replaced.
+        self._on_host_cache: tuple | None = None
+        # (model, non-embedding parameter count): counting walks every parameter.
+        self._param_count_cache: tuple | None = None
+
+    def _start_model_lists(self, model: nn.Module, lists_allowed: bool) -> None:
+        """Take the model's module and parameter lists afresh for a run and clear its gradients.
+
+        Sharded models swap parameter views outside module registration, so ``lists_allowed``
+        is False for them: they keep their own ``parameters()`` calls.
+        """
+        self._model_lists.forget(lists_allowed=lists_allowed)
+        self._model_lists.zero_grad(model)
+
+    def _zero_grad(self, model: nn.Module) -> None:
+        """``model.zero_grad()``: every ``.grad`` set to None, through the kept parameter list."""
+        self._model_lists.zero_grad(model)
 
     def _prepare_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """Move a batch to the training device (a no-op on CPU unless ``_prepare_input`` is overridden)."""
@@ -79,20 +71,16 @@ class StepMixin:
         """Whether both the arguments' device and the accelerator's are the CPU."""
         # Looked up through several properties of the arguments and accelerate's state; cached
         # per (arguments, accelerator) pair, as either may be replaced.
-        cached = self.__dict__.get("_on_host_cache")
+        cached = self._on_host_cache
         if cached is None or cached[0] is not self.args or cached[1] is not self.accelerator:
             on_host = self.args.device.type == "cpu" and self.accelerator.device.type == "cpu"
-            cached = self.__dict__["_on_host_cache"] = (self.args, self.accelerator, on_host)
+            cached = self._on_host_cache = (self.args, self.accelerator, on_host)
         return cached[2]
 
     def _uses_default(self, *names: str) -> bool:
         """Whether each named hook is this mixin's own, overridden neither by a subclass nor on
         the instance (the loops skip work that the default hooks would not do)."""
-        cls, own = type(self), self.__dict__
-        for name in names:  # a plain loop: this runs on every step
-            if getattr(cls, name) is not getattr(StepMixin, name) or name in own:
-                return False
-        return True
+        return overrides_any(self, names, StepMixin) is None
 
     def autocast_smart_context_manager(
         self, cache_enabled: bool | None = True
@@ -114,7 +102,7 @@ class StepMixin:
 
     def _loss_context(self) -> contextlib.AbstractContextManager:
         """``compute_loss_context_manager()``, or a shared empty context in place of the default."""
-        return _NO_CONTEXT if self._default_loss_context() else self.compute_loss_context_manager()
+        return NO_CONTEXT if self._default_loss_context() else self.compute_loss_context_manager()
 
     def _loss_context_without_grad(self) -> grad_disabled:
         """``compute_loss_context_manager()`` under ``torch.no_grad()``, as one context."""
@@ -183,7 +171,7 @@ class StepMixin:
         if self.is_deepspeed_enabled:  # the engine clips inside its step
             return self.accelerator.deepspeed_engine_wrapped.engine.get_global_grad_norm()
         max_norm = self.args.max_grad_norm
-        if self._accelerate_wrapped:  # unscales mixed-precision gradients first
+        if self._run.accelerate_wrapped:  # unscales mixed-precision gradients first
             return self.accelerator.clip_grad_norm_(model.parameters(), max_norm)
         return torch.nn.utils.clip_grad_norm_(self._model_lists.parameters(model), max_norm)
 
@@ -193,7 +181,7 @@ class StepMixin:
             return grad_norm
         if self.is_deepspeed_enabled:
             return self.accelerator.deepspeed_engine_wrapped.engine.get_global_grad_norm()
-        if self._accelerate_wrapped:
+        if self._run.accelerate_wrapped:
             return self.accelerator.clip_grad_norm_(model.parameters(), float("inf"))
         grads = [p.grad for p in self._model_lists.parameters(model) if p.grad is not None]
         return torch.nn.utils.get_total_norm(grads) if grads else None
@@ -229,7 +217,7 @@ class StepMixin:
 
     def _non_embedding_parameters(self) -> int:
         # Counting walks every parameter; the count does not change during a run, so keep it.
-        cached = getattr(self, "_param_count_cache", None)
+        cached = self._param_count_cache
         if cached is None or cached[0] is not self.model:
             cached = (self.model, self.model.num_parameters(exclude_embeddings=True))
             self._param_count_cache = cached
@@ -271,7 +259,7 @@ class StepMixin:
 
     def _sync_context(self, model, last: bool):
         if last or self.accelerator.num_processes == 1 or self.is_deepspeed_enabled:
-            return _NO_CONTEXT
+            return NO_CONTEXT
         return self.accelerator.no_sync(model)
 
     def _backward(self, loss: torch.Tensor) -> None:
@@ -284,7 +272,8 @@ class StepMixin:
         accumulation = self.args.gradient_accumulation_steps
         if accumulation > 1:
             loss = loss / accumulation
-        fused = getattr(self, "_fused_backward", None)
+        run = self._run
+        fused = run.fused_backward if run is not None else None
         if fused is not None:  # LOMO/AdaLomo update each parameter as its gradient arrives
             fused.fused_backward(loss, self._get_learning_rate())
             return
@@ -293,27 +282,6 @@ class StepMixin:
             scaler.scale(loss).backward()
         else:
             loss.backward()
-
-    def _accumulate_loss(self, loss: torch.Tensor) -> float | None:
-        """Add ``loss`` to the running loss; returns its value when it was read on the host."""
-        if not self.args.logging_nan_inf_filter:
-            self._tr_loss += loss
-        elif self._loss_on_cpu:
-            # On the CPU reading the value costs nothing; a non-finite loss counts as the window mean.
-            value = loss.item()
-            if math.isfinite(value):
-                self._tr_loss += loss
-            else:
-                self._tr_loss += self._tr_loss / (
-                    1 + self.state.global_step - self._globalstep_last_logged
-                )
-            return value
-        else:
-            # On accelerators, choose without a host sync.
-            fallback = self._tr_loss / (1 + self.state.global_step - self._globalstep_last_logged)
-            self._tr_loss += torch.where(
-                torch.isfinite(loss), loss.to(self._tr_loss.dtype), fallback
-            )
 
 
 def _is_causal_lm(model: nn.Module) -> bool:

@@ -43,7 +43,8 @@ class BestMetricMixin:
         if not better:
             return False
         self.state.best_metric = value
-        self._last_best_step = self.state.global_step
+        if self._run is not None:
+            self._run.last_best_step = self.state.global_step
         if str(getattr(self.args.save_strategy, "value", self.args.save_strategy)) in (
             "steps",
             "epoch",

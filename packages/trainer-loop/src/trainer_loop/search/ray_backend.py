@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .results import PREFIX_CHECKPOINT_DIR, BestRun
+from ..results import PREFIX_CHECKPOINT_DIR, BestRun
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def default_hp_space_ray(trial: Any) -> dict[str, Any]:
 
 def tune_save_checkpoint(trainer: Any, checkpoint_dir: str) -> None:
     """Write the model, trainer state, optimizer and scheduler to ``checkpoint-<step>`` there."""
-    from .results import TRAINER_STATE_NAME
+    from ..results import TRAINER_STATE_NAME
 
     output_dir = os.path.join(
         checkpoint_dir, f"{PREFIX_CHECKPOINT_DIR}-{trainer.state.global_step}"
@@ -53,11 +53,10 @@ def tune_save_checkpoint(trainer: Any, checkpoint_dir: str) -> None:
         trainer._save_optimizer_and_scheduler(output_dir)
 
 
-def report_trial_ray(trainer: Any, metrics: dict[str, float]) -> None:
+def report_trial_ray(trainer: Any, objective: Any, metrics: dict[str, float]) -> None:
     """Send an evaluation's metrics and objective to Tune, with a checkpoint of the trial."""
     tune = import_ray_tune()
-    trainer.objective = trainer.compute_objective(dict(metrics))
-    result = {"objective": trainer.objective, **metrics}
+    result = {"objective": objective, **metrics}
     with tempfile.TemporaryDirectory() as folder:
         checkpoint = None
         if trainer.control.should_save:
@@ -116,17 +115,11 @@ def run_hp_search_ray(trainer: Any, n_trials: int, direction: str, **kwargs: Any
     a trial counts when ranking trials. ``BestRun.run_summary`` is Tune's ``ExperimentAnalysis``.
     """
     tune = import_ray_tune()
-    from .integrations.tensorboard import TensorBoardCallback
+    from ..integrations.tensorboard import TensorBoardCallback
 
     if "scheduler" in kwargs:
         _check_scheduler(trainer, kwargs["scheduler"])
 
-    tracker = getattr(trainer, "_memory_tracker", None)
-    if tracker is not None and not getattr(tracker, "skip_memory_metrics", True):
-        logger.warning(
-            "Memory metrics are turned off for a Ray search (the tracker cannot pickle)."
-        )
-        tracker.skip_memory_metrics = True
     # The model and a TensorBoard writer cannot be sent to the workers: each trial builds its own.
     tb_callback = trainer.pop_callback(TensorBoardCallback)
     trainer.model = None

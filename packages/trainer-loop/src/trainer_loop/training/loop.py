@@ -10,7 +10,6 @@ what happens to one micro-batch (loss, backward, accumulation, clipping) is in :
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import time
@@ -20,20 +19,28 @@ import torch
 from trainer_data import skip_first_batches
 from trainer_dist import find_executable_batch_size
 
-from .async_checkpoint import wait_for_writer
-from .checkpoints import resolve_resume_checkpoint
-from .metrics import speed_metrics
+from ..callbacks.nonfinite import NonFiniteWatch
+from ..checkpointing.background import wait_for_writer
+from ..checkpointing.folders import resolve_resume_checkpoint
+from ..hooks import overrides
+from ..metrics import speed_metrics
+from ..results import TRAINER_STATE_NAME, TrainOutput
+from ..run import LossWindow, Run, RunPlan
+from ..state import TrainerState
+from ..steps.mixin import StepMixin
 from .neftune import activate_neftune, deactivate_neftune
-from .nonfinite import NonFiniteWatch
-from .results import TRAINER_STATE_NAME, TrainOutput
-from .run_setup import RunSetupMixin
-from .state import TrainerState
+from .setup import RunSetupMixin
 
 logger = logging.getLogger(__name__)
 
 
 class TrainingLoopMixin(RunSetupMixin):
     """The ``train()`` entry point and the loop behind it (mixed into ``Trainer``)."""
+
+    def _init_training(self) -> None:
+        """No run yet (called once by ``Trainer.__init__``); ``train()`` builds one per call."""
+        self._run: Run | None = None
+        self.neftune_hook_handle: Any = None
 
     def train(
         self,
@@ -47,7 +54,7 @@ class TrainingLoopMixin(RunSetupMixin):
         """
         args = self.args
         wait_for_writer(self)  # a background checkpoint of an earlier run is whole before resuming
-        self._memory_tracker.start("train")
+        self._memory_start("train")
         checkpoint = resolve_resume_checkpoint(resume_from_checkpoint, args.output_dir)
         self.is_in_train = True
         if self.model_init is not None:
@@ -56,7 +63,7 @@ class TrainingLoopMixin(RunSetupMixin):
             self.optimizer, self.lr_scheduler = None, None
             if self.place_model_on_device:
                 self._move_model_to_device(self.model, args.device)
-            self._signature_columns = None
+            self._forget_model_columns()
         elif (args.fp16_full_eval or args.bf16_full_eval) and not self.is_model_parallel:
             self.model = self.model.to(args.device)
         if args.gradient_checkpointing and hasattr(self.model, "gradient_checkpointing_enable"):
@@ -73,15 +80,18 @@ class TrainingLoopMixin(RunSetupMixin):
                 saved = TrainerState.load_from_json(os.path.join(checkpoint, TRAINER_STATE_NAME))
                 if saved.train_batch_size is not None:
                     self._train_batch_size = saved.train_batch_size
-        run = find_executable_batch_size(
+        inner = find_executable_batch_size(
             self._inner_training_loop, self._train_batch_size, args.auto_find_batch_size
         )
-        return run(
-            args=args,
-            resume_from_checkpoint=checkpoint,
-            trial=trial,
-            ignore_keys_for_eval=ignore_keys_for_eval,
-        )
+        try:
+            return inner(
+                args=args,
+                resume_from_checkpoint=checkpoint,
+                trial=trial,
+                ignore_keys_for_eval=ignore_keys_for_eval,
+            )
+        finally:
+            self._run = None  # the run's state lives exactly as long as the run
 
     def _inner_training_loop(
         self,
@@ -95,67 +105,71 @@ class TrainingLoopMixin(RunSetupMixin):
             logger.info("Retrying with a per-device batch size of %d", batch_size)
             self._train_batch_size = batch_size
         train_dataloader = self.get_train_dataloader()
-        (
-            num_train_epochs,
-            updates_per_epoch,
-            num_examples,
-            num_train_samples,
-            total_batch_size,
-            steps_in_epoch,
-            max_steps,
-        ) = self.set_initial_training_values(args, train_dataloader)
-        epochs_trained, batches_to_skip = self._init_training_state(
-            max_steps, updates_per_epoch, num_train_epochs, resume_from_checkpoint, trial
+        plan = RunPlan(*self.set_initial_training_values(args, train_dataloader))
+        run = self._run = Run(plan, trial, resume_from_checkpoint)
+        run.epochs_trained, run.batches_to_skip = self._init_training_state(
+            plan.max_steps,
+            plan.updates_per_epoch,
+            plan.num_train_epochs,
+            resume_from_checkpoint,
+            trial,
         )
-        if resume_from_checkpoint is not None and self.state.global_step >= max_steps:
+        if resume_from_checkpoint is not None and self.state.global_step >= plan.max_steps:
             logger.warning(
                 "The checkpoint %s is at step %d and the run has max_steps=%d: training already "
                 "finished, nothing is trained. Raise max_steps or num_train_epochs to continue.",
                 resume_from_checkpoint,
                 self.state.global_step,
-                max_steps,
+                plan.max_steps,
             )
-            epochs_trained = num_train_epochs
-        model = self._prepare_for_training(max_steps, train_dataloader, resume_from_checkpoint)
+            run.epochs_trained = plan.num_train_epochs
+        model = self._prepare_for_training(plan.max_steps, train_dataloader, resume_from_checkpoint)
         self._log_run_header(
-            num_examples, num_train_epochs, updates_per_epoch, total_batch_size, max_steps, model
+            plan.num_examples,
+            plan.num_train_epochs,
+            plan.updates_per_epoch,
+            plan.total_batch_size,
+            plan.max_steps,
+            model,
         )
 
-        start_time = time.time()
-        self._initial_num_input_tokens_seen = self.state.num_input_tokens_seen
-        self._loss_on_cpu = args.device.type == "cpu"
-        self._restore_loss_window(resume_from_checkpoint)
-        self._nonfinite = NonFiniteWatch(resumed_from=resume_from_checkpoint)
-        # The module and parameter lists are taken afresh for every run. Sharded models swap
-        # parameter views outside module registration: they keep their own parameters() calls.
-        self._model_lists.forget(
+        run.start_time = time.time()
+        run.initial_tokens_seen = self.state.num_input_tokens_seen
+        run.loss = LossWindow(args.device, self.state.global_step, args.logging_nan_inf_filter)
+        saved_window = (
+            self._saved_loss_window(resume_from_checkpoint) if resume_from_checkpoint else None
+        )
+        if saved_window is not None:
+            run.loss.restore(saved_window)
+        run.nonfinite = NonFiniteWatch(resumed_from=resume_from_checkpoint)
+        self._start_model_lists(
+            model,
             lists_allowed=self.accelerator.num_processes == 1
             and not self.is_deepspeed_enabled
-            and not self.is_fsdp_enabled
+            and not self.is_fsdp_enabled,
         )
-        self._model_lists.zero_grad(model)
         self.control = self.callback_handler.on_train_begin(args, self.state, self.control)
         if args.eval_on_start:
             self._evaluate(trial, ignore_keys_for_eval, skip_scheduler=True)
 
-        for epoch in range(epochs_trained, num_train_epochs):
+        for epoch in range(run.epochs_trained, plan.num_train_epochs):
             self.control = self.callback_handler.on_epoch_begin(args, self.state, self.control)
-            resuming_here = epoch == epochs_trained and resume_from_checkpoint is not None
+            resuming_here = epoch == run.epochs_trained and resume_from_checkpoint is not None
             self._run_epoch(
                 model,
                 epoch,
                 train_dataloader,
-                steps_in_epoch,
-                updates_per_epoch,
+                plan.steps_in_epoch,
+                plan.updates_per_epoch,
                 trial,
                 ignore_keys_for_eval,
-                start_time,
+                run.start_time,
                 resume_from_checkpoint if resuming_here else None,
-                batches_to_skip if resuming_here else 0,
+                run.batches_to_skip if resuming_here else 0,
             )
             if self.control.should_training_stop:
                 break
-        return self._finalize_training(trial, num_train_samples, start_time)
+        return self._finalize_training(trial, plan.num_train_samples, run.start_time)
 
     def _run_epoch(
         self,
@@ -192,13 +206,15 @@ class TrainingLoopMixin(RunSetupMixin):
         set_sync_gradients = self.accelerator.gradient_state._set_sync_gradients
         clip = args.max_grad_norm is not None and args.max_grad_norm > 0
         device = args.device
+        run = self._run
+        loss_window, nonfinite = run.loss, run.nonfinite
         grad_norm = learning_rate = None
         for update_step in range(batches_to_skip // accumulation, updates_per_epoch):
             num_batches = accumulation if update_step != updates_per_epoch - 1 else remainder
             batch_samples, num_items_in_batch = self.get_batch_samples(
                 epoch_iterator, num_batches, device
             )
-            self.current_gradient_accumulation_steps = len(batch_samples)
+            run.accumulation = len(batch_samples)
             for i, inputs in enumerate(batch_samples):
                 step += 1
                 is_update = (step + 1) % accumulation == 0 or step + 1 == steps_in_epoch
@@ -209,17 +225,17 @@ class TrainingLoopMixin(RunSetupMixin):
                 set_sync_gradients(is_update)
                 with self._sync_context(model, last=i == len(batch_samples) - 1):
                     loss = self.training_step(model, inputs, num_items_in_batch)
-                loss_value = self._accumulate_loss(loss)
-                if self._count_flos:
+                loss_value = loss_window.add(loss, self.state.global_step)
+                if run.count_flos:
                     self.current_flos += float(self.floating_point_ops(inputs))
-                if self._count_tokens:
+                if run.count_tokens:
                     self._track_num_input_tokens(inputs)
                 if not is_update:
                     self.control = handler.on_substep_end(args, self.state, self.control)
                     continue
                 grad_norm = self._clip_grad_norm(model) if clip else None
                 grad_norm = self._get_grad_norm(model, grad_norm=grad_norm)
-                self._nonfinite.observe(
+                nonfinite.observe(
                     loss if loss_value is None else loss_value,
                     grad_norm,
                     self.state.global_step + 1,
@@ -228,17 +244,14 @@ class TrainingLoopMixin(RunSetupMixin):
                 self.optimizer.step()
                 self.control = handler.on_optimizer_step(args, self.state, self.control)
                 learning_rate = self._get_learning_rate()
-                if (
-                    self._steps_scheduler_per_update
-                    and not self.accelerator.optimizer_step_was_skipped
-                ):
+                if run.scheduler_per_update and not self.accelerator.optimizer_step_was_skipped:
                     self.lr_scheduler.step()
-                self._model_lists.zero_grad(model)  # model.zero_grad()
+                self._zero_grad(model)
                 self.state.global_step += 1
                 self.state.epoch = epoch + (step + 1) / steps_in_epoch
                 self.control = handler.on_step_end(args, self.state, self.control)
                 self._maybe_log_save_evaluate(
-                    self._tr_loss,
+                    loss_window.running,
                     grad_norm,
                     model,
                     trial,
@@ -260,7 +273,7 @@ class TrainingLoopMixin(RunSetupMixin):
             self.control.should_training_stop = True
         self.control = handler.on_epoch_end(args, self.state, self.control)
         self._maybe_log_save_evaluate(
-            self._tr_loss,
+            loss_window.running,
             grad_norm,
             model,
             trial,
@@ -285,11 +298,12 @@ class TrainingLoopMixin(RunSetupMixin):
 
         ``tr_loss`` is the running loss since the last log (a tensor, zeroed in place when logged).
         """
-        if self.control.should_log and self.state.global_step > self._globalstep_last_logged:
+        window = self._run.loss
+        if self.control.should_log and self.state.global_step > window.last_logged_step:
             window_loss = self._gather_scalar(tr_loss)
             tr_loss.zero_()
             logs: dict[str, float] = {
-                "loss": window_loss / (self.state.global_step - self._globalstep_last_logged)
+                "loss": window_loss / (self.state.global_step - window.last_logged_step)
             }
             if grad_norm is not None:
                 logs["grad_norm"] = (
@@ -298,11 +312,11 @@ class TrainingLoopMixin(RunSetupMixin):
             logs["learning_rate"] = (
                 learning_rate if learning_rate is not None else self._get_learning_rate()
             )
-            self._total_loss_scalar += window_loss
-            self._globalstep_last_logged = self.state.global_step
+            window.total += window_loss
+            window.last_logged_step = self.state.global_step
             self.store_flos()
             self.log(logs, start_time)
-            self._nonfinite.report(self)
+            self._report_non_finite()
         if self.control.should_evaluate:
             metrics = self._evaluate(trial, ignore_keys_for_eval)
             is_new_best = self._determine_best_metric(metrics, trial)
@@ -314,17 +328,18 @@ class TrainingLoopMixin(RunSetupMixin):
 
     def _finalize_training(self, trial, num_train_samples, start_time) -> TrainOutput:
         wait_for_writer(self, release_buffers=True)  # background checkpoints are on disk
-        self._total_loss_scalar += self._gather_scalar(self._tr_loss)
-        self._tr_loss.zero_()
-        self._nonfinite.report(self)
-        train_loss = self._total_loss_scalar / max(self.state.global_step, 0.001)
+        window = self._run.loss
+        window.total += self._gather_scalar(window.running)
+        window.running.zero_()
+        self._report_non_finite()
+        train_loss = window.total / max(self.state.global_step, 0.001)
         metrics = speed_metrics(
             "train", start_time, num_samples=num_train_samples, num_steps=self.state.max_steps
         )
         self.store_flos()
         metrics["total_flos"] = self.state.total_flos
         metrics["train_loss"] = train_loss
-        self._memory_tracker.stop("train", metrics)
+        self._memory_stop("train", metrics)
         self.log(metrics)
         if self.args.load_best_model_at_end and self.state.best_model_checkpoint is not None:
             self._load_best_model()
@@ -340,6 +355,14 @@ class TrainingLoopMixin(RunSetupMixin):
 
     # ----------------------------------------------------------------------- per-step pieces
 
+    def _report_non_finite(self) -> None:
+        """Warn once about the run's first non-finite step and fire ``on_non_finite``."""
+        step = self._run.nonfinite.take_report(self.state.global_step)
+        if step is not None:
+            self.control = self.callback_handler.on_non_finite(
+                self.args, self.state, self.control, step=step
+            )
+
     def _get_learning_rate(self) -> float:
         scheduler = self.lr_scheduler
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -354,36 +377,11 @@ class TrainingLoopMixin(RunSetupMixin):
             return self.accelerator.gather(value.detach().reshape(1)).mean().item()
         return value.item()
 
-    def _restore_loss_window(self, checkpoint: str | None) -> None:
-        self._tr_loss = torch.tensor(0.0, device=self.args.device)
-        self._total_loss_scalar = 0.0
-        self._globalstep_last_logged = self.state.global_step
-        saved = self._saved_loss_window(checkpoint) if checkpoint else None
-        if saved is not None:
-            self._tr_loss += saved["window_loss"]
-            self._total_loss_scalar = saved["total_loss"]
-            self._globalstep_last_logged = saved["last_logged_step"]
-
     def _model_estimates_flos(self) -> bool:
-        return hasattr(self.model, "num_parameters") or (
-            type(self).floating_point_ops is not _trainer_floating_point_ops()
+        return hasattr(self.model, "num_parameters") or overrides(
+            self, "floating_point_ops", StepMixin
         )
-
-    def _hp_search_setup(self, trial) -> None:
-        """Apply a hyperparameter-search trial's values to the arguments (see ``hpsearch``)."""
-        if trial is None:
-            return
-        from .hpsearch import apply_trial
-
-        apply_trial(self, trial)
 
 
 def _value(strategy: Any) -> str:
     return getattr(strategy, "value", strategy)
-
-
-@functools.cache
-def _trainer_floating_point_ops():
-    from .trainer import Trainer
-
-    return Trainer.floating_point_ops

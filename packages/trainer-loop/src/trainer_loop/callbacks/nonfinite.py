@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from .callbacks import TrainerCallback
+from .base import TrainerCallback
 
 logger = logging.getLogger(__name__)
 
@@ -67,11 +67,14 @@ class NonFiniteWatch:
                 self.first_step = value
         return self.first_step
 
-    def report(self, trainer: Any) -> None:
-        """Warn once about the first non-finite step and tell the callbacks that listen."""
+    def take_report(self, global_step: int) -> int | None:
+        """The first non-finite step if it was not announced yet (warning once), else None.
+
+        The loop tells the callbacks (``Event.on_non_finite``) with the step this returns.
+        """
         step = self.poll()
         if step is None or self.reported:
-            return
+            return None
         self.reported = True
         logger.warning(
             "Non-finite loss or gradient norm (NaN or inf) at step %d, seen at step %d. The "
@@ -79,14 +82,9 @@ class NonFiniteWatch:
             "loss leaves such values out. Lower the learning rate, check the data or the loss, "
             "or add StopOnNonFiniteCallback to stop at the next logging step.",
             step,
-            trainer.state.global_step,
+            global_step,
         )
-        for callback in trainer.callback_handler.callbacks:
-            hook = getattr(callback, "on_non_finite", None)
-            if callable(hook):
-                result = hook(trainer.args, trainer.state, trainer.control, step=step)
-                if result is not None:
-                    trainer.control = result
+        return step
 
 
 def _not_finite(value: Any) -> Any:
@@ -110,17 +108,18 @@ def weights_are_finite(model: torch.nn.Module) -> bool:
     return bool(torch.stack([f.to(flags[0].device) for f in flags]).all().item())
 
 
-def checkpoint_to_keep(trainer: Any, new_checkpoint: str) -> str | None:
+def checkpoint_to_keep(
+    watch: NonFiniteWatch | None, model: torch.nn.Module, new_checkpoint: str
+) -> str | None:
     """The checkpoint rotation must not delete after ``new_checkpoint`` was written.
 
     While no non-finite value has been seen this costs nothing but one flag read. Once one has,
     the model's weights are checked: finite weights make ``new_checkpoint`` the one to keep;
     otherwise the newest earlier checkpoint with finite weights is kept, with a warning.
     """
-    watch = getattr(trainer, "_nonfinite", None)
     if watch is None:
         return None
-    if watch.poll() is None or weights_are_finite(trainer.model):
+    if watch.poll() is None or weights_are_finite(model):
         watch.last_finite_checkpoint = new_checkpoint
         return new_checkpoint
     if watch.last_finite_checkpoint is not None:
@@ -146,7 +145,7 @@ class StopOnNonFiniteCallback(TrainerCallback):
         self.stopped_at: int | None = None
 
     def on_non_finite(self, args: Any, state: Any, control: Any, step: int, **kwargs: Any) -> Any:
-        """Called by the trainer with the first step whose loss or gradient norm was not finite."""
+        """Stop at the first step whose loss or gradient norm was not finite (``Event.on_non_finite``)."""
         self.stopped_at = state.global_step
         control.should_training_stop = True
         control.should_save = False

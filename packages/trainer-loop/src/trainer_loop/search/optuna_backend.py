@@ -1,7 +1,7 @@
 """Hyperparameter search: optuna (``pip install "trainer-loop[optuna]"``) or Ray Tune.
 
-The Ray backend lives in ``hpsearch_ray``; this module picks the backend, applies a trial's values
-to the arguments and reports evaluations back to the search.
+The Ray backend lives in ``ray_backend``; this module picks the backend, works out the arguments
+a trial sets and reports evaluations back to the search; the trainer applies what they return.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .results import BestRun, HPSearchBackend
+from ..results import BestRun, HPSearchBackend
 
 logger = logging.getLogger(__name__)
 
@@ -47,44 +47,53 @@ def _import_optuna():
     return optuna
 
 
-def apply_trial(trainer: Any, trial: Any) -> None:
-    """Set each of the trial's hyperparameters on ``trainer.args``."""
-    trainer._trial = trial
-    params = trial if isinstance(trial, dict) else trainer.hp_space(trial)
+def trial_arguments(args: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """The ``TrainingArguments`` fields a trial sets, each converted to the field's current type.
+
+    Keys that are not fields are left out, with a warning; the caller applies the rest.
+    """
+    chosen: dict[str, Any] = {}
     for key, value in params.items():
-        if not hasattr(trainer.args, key):
+        if not hasattr(args, key):
             logger.warning("Trial parameter %r is not a TrainingArguments field; ignoring it.", key)
             continue
-        current = getattr(trainer.args, key)
+        current = getattr(args, key)
         if (
             current is not None
             and not isinstance(current, bool)
             and isinstance(current, (int, float))
         ):
             value = type(current)(value)
-        setattr(trainer.args, key, value)
-    trainer._train_batch_size = trainer.args.train_batch_size
-    trainer.create_accelerator_and_postprocess()
-    logger.info("Trial: %s", params)
+        chosen[key] = value
+    return chosen
 
 
-def report_trial(trainer: Any, trial: Any, step: int, metrics: dict[str, float]) -> None:
-    """Record the objective and let optuna prune an unpromising trial."""
-    if str(trainer.hp_search_backend) == "ray":
-        from .hpsearch_ray import report_trial_ray
+class TrialReport:
+    """What the search makes of one evaluation: the ``objective``, and whether to stop the trial
+    (``prune``; raise ``prune_error`` then, after ``on_train_end``)."""
 
-        report_trial_ray(trainer, metrics)
-        return
-    trainer.objective = trainer.compute_objective(dict(metrics))
-    if isinstance(trial, dict) or isinstance(trainer.objective, (list, tuple)):
-        return
+    __slots__ = ("objective", "prune", "prune_error")
+
+    def __init__(self, objective: Any, prune: bool = False, prune_error: Any = None) -> None:
+        self.objective = objective
+        self.prune = prune
+        self.prune_error = prune_error
+
+
+def report_trial(
+    backend: Any, trial: Any, step: int, objective: Any, report_ray: Any = None
+) -> TrialReport:
+    """Hand ``objective`` to the search: optuna may decide to prune; Ray Tune records it."""
+    if str(backend) == "ray":
+        report_ray()
+        return TrialReport(objective)
+    if isinstance(trial, dict) or isinstance(objective, (list, tuple)):
+        return TrialReport(objective)
     optuna = _import_optuna()
     if getattr(trial.study, "_is_multi_objective", lambda: False)():
-        return
-    trial.report(trainer.objective, step)
-    if trial.should_prune():
-        trainer.callback_handler.on_train_end(trainer.args, trainer.state, trainer.control)
-        raise optuna.TrialPruned()
+        return TrialReport(objective)
+    trial.report(objective, step)
+    return TrialReport(objective, trial.should_prune(), optuna.TrialPruned)
 
 
 _HOSTED_BACKENDS = {
@@ -148,7 +157,7 @@ def run_hyperparameter_search(
             "hyperparameter_search needs a Trainer built with `model_init` (a fresh model per trial)."
         )
     if name == "ray":
-        from .hpsearch_ray import default_hp_space_ray, import_ray_tune, run_hp_search_ray
+        from .ray_backend import default_hp_space_ray, import_ray_tune, run_hp_search_ray
 
         if not isinstance(direction, str):
             raise ValueError(

@@ -5,13 +5,28 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .metrics import format_log_metrics, metrics_format, save_metrics, speed_metrics
+from ..metrics import format_log_metrics, metrics_format, save_metrics, speed_metrics
+from .memory import MemoryTracker
 
 logger = logging.getLogger(__name__)
 
 
 class ReportingMixin:
     """``log``, ``log_metrics``, ``save_metrics``, ``store_flos`` and friends for ``Trainer``."""
+
+    def _init_reporting(self) -> None:
+        """The memory tracker and Hub repository of this trainer (first in ``Trainer.__init__``)."""
+        self._memory_tracker = MemoryTracker(self.args.skip_memory_metrics)
+        self.hub_model_id: str | None = None
+        self.push_in_progress: Any = None  # the Hub uploads still running in the background
+
+    def _memory_start(self, stage: str) -> None:
+        """Start measuring memory for ``stage`` ("init", "train", "eval" or "test")."""
+        self._memory_tracker.start(stage)
+
+    def _memory_stop(self, stage: str, metrics: dict[str, float] | None = None) -> None:
+        """Stop measuring ``stage`` and add its memory metrics to ``metrics``."""
+        self._memory_tracker.stop(stage, metrics)
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         """Record ``logs`` in ``state.log_history`` (with epoch and step) and pass them to callbacks."""
@@ -20,8 +35,9 @@ class ReportingMixin:
         if str(self.args.include_num_input_tokens_seen) not in ("no", "False"):
             logs["num_input_tokens_seen"] = self.state.num_input_tokens_seen
             if start_time is not None:
-                seen = self.state.num_input_tokens_seen - getattr(
-                    self, "_initial_num_input_tokens_seen", 0
+                run = self._run
+                seen = self.state.num_input_tokens_seen - (
+                    run.initial_tokens_seen if run is not None else 0
                 )
                 logs.update(speed_metrics("train", start_time, num_tokens=seen))
         self.state.log_history.append({**logs, "step": self.state.global_step})
@@ -132,36 +148,3 @@ class ReportingMixin:
     def _finish_current_push(self) -> None:
         if self.args.push_to_hub and self.is_world_process_zero():
             self._hub().wait_for_pushes(self)
-
-    # ----------------------------------------------------------- hyperparameter search
-
-    def hyperparameter_search(
-        self,
-        hp_space=None,
-        compute_objective=None,
-        n_trials: int = 20,
-        direction: str | list[str] = "minimize",
-        backend=None,
-        hp_name=None,
-        **kwargs,
-    ):
-        """Search hyperparameters with optuna; returns the best run (or runs, for several objectives)."""
-        from .hpsearch import run_hyperparameter_search
-
-        return run_hyperparameter_search(
-            self,
-            hp_space=hp_space,
-            compute_objective=compute_objective,
-            n_trials=n_trials,
-            direction=direction,
-            backend=backend,
-            hp_name=hp_name,
-            **kwargs,
-        )
-
-    def _report_to_hp_search(self, trial: Any, step: int, metrics: dict[str, float]) -> None:
-        if trial is None or self.hp_search_backend is None:
-            return
-        from .hpsearch import report_trial
-
-        report_trial(self, trial, step, metrics)

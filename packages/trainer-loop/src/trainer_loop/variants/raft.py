@@ -14,8 +14,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from .results import TrainOutput
-from .trainer import Trainer
+from ..results import TrainOutput
+from ..trainer import Trainer
 
 logger = logging.getLogger(__name__)
 

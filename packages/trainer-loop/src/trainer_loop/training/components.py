@@ -29,6 +29,23 @@ from trainer_optim import (
 class ComponentsMixin:
     """Data loaders, optimizer and learning-rate schedule of a ``Trainer``."""
 
+    def _init_components(self) -> None:
+        """What this mixin keeps between calls (called once by ``Trainer.__init__``)."""
+        self._signature_columns: list[str] | None = None  # what the model's forward accepts
+        self._eval_dataloaders: dict[str, Any] = {}  # kept with dataloader_persistent_workers
+        self._train_batch_size = self.args.train_batch_size  # auto_find_batch_size lowers it
+        self._created_lr_scheduler = False  # a schedule built here is rebuilt at the next run
+
+    def _forget_model_columns(self) -> None:
+        """A new model (``model_init``) may accept other columns: look them up again."""
+        self._signature_columns = None
+
+    def _drop_created_scheduler(self) -> None:
+        """Forget a schedule built by an earlier run, so this run builds one for its own length."""
+        if self._created_lr_scheduler:
+            self.lr_scheduler = None
+            self._created_lr_scheduler = False
+
     # -- columns: what the model's forward accepts ----------------------------------------------
     def _set_signature_columns_if_needed(self) -> None:
         """Fill ``self._signature_columns`` from the model's ``forward`` (and the label names) once."""

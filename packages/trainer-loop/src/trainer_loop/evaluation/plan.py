@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .steps import grad_disabled
+from ..steps.contexts import grad_disabled
 
 
 class LoopPlan:
@@ -29,18 +29,18 @@ class LoopPlan:
         "step_listened",
     )
 
-    def __init__(self, trainer: Any) -> None:
-        self.ignored_outputs = (
-            trainer._default_ignored_outputs(has_loss=False),
-            trainer._default_ignored_outputs(has_loss=True),
-        )
-        self.inputs_stay = (
-            trainer._uses_default("_prepare_inputs", "_prepare_input")
-            and trainer._inputs_stay_on_host()
-        )
-        self.device = trainer.args.device
-        self.counts_items = (
-            trainer.model_accepts_loss_kwargs or trainer.compute_loss_func is not None
-        )
-        self.no_grad = grad_disabled() if trainer._default_loss_context() else None
-        self.step_listened = bool(trainer.callback_handler.listeners("on_prediction_step"))
+    def __init__(
+        self,
+        ignored_outputs: tuple[frozenset[str], frozenset[str]],
+        inputs_stay: bool,
+        device: Any,
+        counts_items: bool,
+        default_loss_context: bool,
+        step_listened: bool,
+    ) -> None:
+        self.ignored_outputs = ignored_outputs
+        self.inputs_stay = inputs_stay
+        self.device = device
+        self.counts_items = counts_items
+        self.no_grad = grad_disabled() if default_loss_context else None
+        self.step_listened = step_listened

@@ -16,7 +16,7 @@ from typing import Any
 
 from torch import nn
 
-from .checkpoint_check import ADAPTER_SAFE_WEIGHTS_NAME, ADAPTER_WEIGHTS_NAME
+from .checks import ADAPTER_SAFE_WEIGHTS_NAME, ADAPTER_WEIGHTS_NAME
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ import signal
 import threading
 from typing import Any
 
-from .callbacks import TrainerCallback
+from .base import TrainerCallback
 
 __all__ = ["KILL_WAIT_S", "JITCheckpointCallback"]
 

@@ -11,11 +11,11 @@ import numpy as np
 import torch
 from trainer_data import has_length
 
+from ..losses import output_logits
+from ..metrics import denumpify_detensorize, speed_metrics
+from ..results import EvalLoopOutput, EvalPrediction, PredictionOutput
 from .collect import BatchCollector, LossCollector, batch_size_of, detach_nested
-from .loop_plan import LoopPlan
-from .losses import output_logits
-from .metrics import denumpify_detensorize, speed_metrics
-from .results import EvalLoopOutput, EvalPrediction, PredictionOutput
+from .plan import LoopPlan
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +23,20 @@ logger = logging.getLogger(__name__)
 class EvaluationMixin:
     """Evaluation and prediction for ``Trainer``."""
 
-    # What stays fixed while an evaluation loop runs, worked out once per loop (see LoopPlan)
-    _loop_plan: LoopPlan | None = None
+    def _init_evaluation(self) -> None:
+        """What this mixin keeps between calls (called once by ``Trainer.__init__``)."""
+        self._model_registered = False  # the accelerator has prepared the model
+        # Seconds the first evaluation spent preparing the model; reported from then on.
+        self.model_preparation_time: float | None = None
+        self._loop_plan: LoopPlan | None = None
+
+    def _forget_model_preparation(self) -> None:
+        """A new accelerator has not prepared the model: the next evaluation prepares it."""
+        self._model_registered = False
+
+    def _mark_model_prepared(self) -> None:
+        """Training prepared the model: evaluation no longer prepares (or times) it."""
+        self._model_registered = True
 
     def evaluate(
         self,
@@ -36,7 +48,7 @@ class EvaluationMixin:
 
         A dict of datasets evaluates each, prefixing its metrics with ``<prefix>_<name>_``.
         """
-        self._memory_tracker.start("eval")
+        self._memory_start("eval")
         override = eval_dataset is not None
         datasets = eval_dataset if override else self.eval_dataset
         if isinstance(datasets, dict):
@@ -49,7 +61,7 @@ class EvaluationMixin:
                         metric_key_prefix=f"{metric_key_prefix}_{name}",
                     )
                 )
-            self._memory_tracker.stop("eval", metrics)
+            self._memory_stop("eval", metrics)
             return metrics
         dataloader = self.get_eval_dataloader(eval_dataset)
         start_time = time.time()
@@ -65,7 +77,7 @@ class EvaluationMixin:
         self.control = self.callback_handler.on_evaluate(
             self.args, self.state, self.control, metrics=output.metrics
         )
-        self._memory_tracker.stop("eval", output.metrics)
+        self._memory_stop("eval", output.metrics)
         return output.metrics
 
     def predict(
@@ -75,7 +87,7 @@ class EvaluationMixin:
         metric_key_prefix: str = "test",
     ) -> PredictionOutput:
         """Predict on ``test_dataset``; returns predictions, labels (when present) and metrics."""
-        self._memory_tracker.start("test")
+        self._memory_start("test")
         dataloader = self.get_test_dataloader(test_dataset)
         start_time = time.time()
         output = self.evaluation_loop(
@@ -88,7 +100,7 @@ class EvaluationMixin:
         self.control = self.callback_handler.on_predict(
             self.args, self.state, self.control, metrics=output.metrics
         )
-        self._memory_tracker.stop("test", output.metrics)
+        self._memory_stop("test", output.metrics)
         return PredictionOutput(
             predictions=output.predictions, label_ids=output.label_ids, metrics=output.metrics
         )
@@ -138,7 +150,7 @@ class EvaluationMixin:
             BatchCollector(args.eval_do_concat_batches),
         )
         losses, preds, labels_all, inputs_all = collectors
-        self._loop_plan = LoopPlan(self)
+        self._loop_plan = self._plan_loop()
         try:
             observed, metrics = self._prediction_batches(
                 model,
@@ -175,7 +187,7 @@ class EvaluationMixin:
             metrics[f"{metric_key_prefix}_loss"] = all_losses.mean().item()
         elif isinstance(all_losses, list) and all_losses:
             metrics[f"{metric_key_prefix}_loss"] = np.concatenate(all_losses).mean().item()
-        if hasattr(self, "model_preparation_time"):
+        if self.model_preparation_time is not None:
             metrics[f"{metric_key_prefix}_model_preparation_time"] = self.model_preparation_time
         for key in list(metrics):
             if not key.startswith(f"{metric_key_prefix}_"):
@@ -322,6 +334,21 @@ class EvaluationMixin:
         logits = output_logits(outputs, skipped, has_loss)
         return loss, detach_nested(logits[0] if len(logits) == 1 else logits), labels
 
+    def _plan_loop(self) -> LoopPlan:
+        """What one evaluation loop can work out once instead of per batch (see ``LoopPlan``)."""
+        return LoopPlan(
+            ignored_outputs=(
+                self._default_ignored_outputs(has_loss=False),
+                self._default_ignored_outputs(has_loss=True),
+            ),
+            inputs_stay=self._uses_default("_prepare_inputs", "_prepare_input")
+            and self._inputs_stay_on_host(),
+            device=self.args.device,
+            counts_items=self.model_accepts_loss_kwargs or self.compute_loss_func is not None,
+            default_loss_context=self._default_loss_context(),
+            step_listened=bool(self.callback_handler.listeners("on_prediction_step")),
+        )
+
     def _default_ignored_outputs(self, has_loss: bool) -> frozenset[str]:
         """Output keys left out of the logits: the config's ``keys_to_ignore_at_inference``, and the loss.
 
@@ -339,7 +366,7 @@ class EvaluationMixin:
 
     def _model_for_evaluation(self) -> torch.nn.Module:
         model = self.model_wrapped if self.is_in_train else self.model
-        if not getattr(self, "_model_registered", False) and model is self.model:
+        if not self._model_registered and model is self.model:
             # The first evaluation before any training prepares the model; like transformers,
             # the time it took is reported as ``<prefix>_model_preparation_time`` from then on.
             start = time.time()

@@ -10,9 +10,9 @@ import sys
 import torch
 from trainer_data import has_length
 
-from .results import TRAINER_STATE_NAME
-from .resume_warnings import warn_if_resume_settings_differ
-from .state import TrainerState
+from ..checkpointing.resume_warnings import warn_if_resume_settings_differ
+from ..results import TRAINER_STATE_NAME
+from ..state import TrainerState
 
 logger = logging.getLogger(__name__)
 
@@ -85,21 +85,20 @@ class RunSetupMixin:
         return epochs_trained, batches_to_skip
 
     def _prepare_for_training(self, max_steps, train_dataloader, checkpoint):
-        if self._created_lr_scheduler:
-            self.lr_scheduler = None
-            self._created_lr_scheduler = False
+        self._drop_created_scheduler()
         accelerator = self.accelerator
         if self.is_deepspeed_enabled:
             self.optimizer, self.lr_scheduler = self._deepspeed_init(max_steps)
+        run = self._run
         # Decided once per run: the per-step gradient clipping reads it.
-        self._accelerate_wrapped = self._needs_accelerate_wrapping()
+        run.accelerate_wrapped = self._needs_accelerate_wrapping()
         own_wrapper = self._wrap_model(self.model_wrapped)
         if own_wrapper is not self.model_wrapped:  # DataParallel or a subclass's own wrapper
             self.create_optimizer()
-            if self._accelerate_wrapped:
+            if run.accelerate_wrapped:
                 self.optimizer = accelerator.prepare(self.optimizer)
             model = own_wrapper
-        elif self._accelerate_wrapped:
+        elif run.accelerate_wrapped:
             if self.is_fsdp_enabled and not _is_fsdp2(accelerator):
                 # FSDP1 flattens parameters: the optimizer must be built on the wrapped model.
                 model = self.model = accelerator.prepare(self.model)
@@ -119,7 +118,7 @@ class RunSetupMixin:
             model = self.model
         self.create_scheduler(num_training_steps=max_steps)
         self.model_wrapped = model
-        self._model_registered = True  # evaluation no longer prepares (or times) the model
+        self._mark_model_prepared()
         if self.is_deepspeed_enabled:
             self.deepspeed = model
         return self._configure_run(model, train_dataloader, checkpoint)
@@ -131,12 +130,13 @@ class RunSetupMixin:
                 self._load_from_checkpoint(checkpoint, model)
             self._load_optimizer_and_scheduler(checkpoint)
             self._load_scaler(checkpoint)
-        self._steps_scheduler_per_update = not isinstance(
+        run = self._run
+        run.scheduler_per_update = not isinstance(
             self.lr_scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau
         )
-        self._count_flos = self._model_estimates_flos()
-        self._count_tokens = str(self.args.include_num_input_tokens_seen) not in ("no", "False")
-        self._fused_backward = _fused_backward_optimizer(self.optimizer, self.args)
+        run.count_flos = self._model_estimates_flos()
+        run.count_tokens = str(self.args.include_num_input_tokens_seen) not in ("no", "False")
+        run.fused_backward = _fused_backward_optimizer(self.optimizer, self.args)
         handler = self.callback_handler
         handler.model, handler.optimizer, handler.lr_scheduler = (
             self.model,

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 from typing import Any
 
 import torch
 
-from . import checkpoints as ckpt
-from .adapters import carries_adapters, has_adapter_weights, is_peft_model, load_adapter_checkpoint
-from .async_checkpoint import save_checkpoint_in_background, wants_background_saves
-from .lazy_deepspeed import deepspeed_import_skipped
-from .nonfinite import checkpoint_to_keep
-from .results import (
+from ..callbacks.nonfinite import checkpoint_to_keep
+from ..hooks import overrides_any
+from ..results import (
     OPTIMIZER_NAME,
     SCALER_NAME,
     SCHEDULER_NAME,
     TRAINER_STATE_NAME,
     TRAINING_ARGS_NAME,
 )
-from .state import ExportableState, TrainerControl
+from ..search.naming import trial_run_name
+from ..state import ExportableState, TrainerControl
+from . import files as ckpt
+from .adapters import carries_adapters, has_adapter_weights, is_peft_model, load_adapter_checkpoint
+from .background import CheckpointWriter, asks_for_background_saves, write_in_background
+from .folders import keep_only
+from .lazy_deepspeed import deepspeed_import_skipped
+from .recipe import CheckpointRecipe, best_checkpoint_dir, finish_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +35,11 @@ LOSS_WINDOW_KEY = "trainer_loss_window"
 
 class SavingMixin:
     """``save_model``, ``save_state`` and the checkpoint write/resume machinery."""
+
+    def _init_saving(self) -> None:
+        """The background checkpoint writer (idle until ``BackgroundCheckpointing`` is used)."""
+        self._checkpoint_writer = CheckpointWriter()
+        self._background_fallback_logged = False
 
     # --------------------------------------------------------------------------- public
 
@@ -79,57 +87,123 @@ class SavingMixin:
 
     def _get_output_dir(self, trial: Any) -> str:
         if self.hp_search_backend is not None and trial is not None:
-            run_name = (
-                self.hp_name(trial) if self.hp_name is not None else f"run-{_trial_id(trial)}"
-            )
-            return os.path.join(self.args.output_dir, run_name)
+            return os.path.join(self.args.output_dir, trial_run_name(trial, self.hp_name))
         return self.args.output_dir
 
     def _save_checkpoint(self, model: torch.nn.Module, trial: Any) -> None:
         if self.hp_search_backend is None and trial is None:
             self.store_flos()
-        if wants_background_saves(self):
-            save_checkpoint_in_background(self, trial)
-            return
+        background = self._saves_in_background()
+        if background:
+            self._checkpoint_writer.wait()  # the previous folder is whole before planning this one
+        recipe = self._checkpoint_recipe(trial)
+        if background:
+            self._write_checkpoint_in_background(recipe)
+        else:
+            self._write_checkpoint_in_place(recipe)
+            finish_checkpoint(recipe, self._push_from_checkpoint, rotate=self.args.should_save)
+
+    def _checkpoint_recipe(self, trial: Any) -> CheckpointRecipe:
+        """Decide this save: the folder, the best checkpoint, the state to record, what to spare."""
+        args = self.args
         run_dir = self._get_output_dir(trial)
-        final_dir = os.path.join(run_dir, ckpt.checkpoint_folder_name(self.state.global_step))
+        state_json = None
+        if args.should_save:
+            strategy = str(getattr(args.save_strategy, "value", args.save_strategy))
+            # With save_strategy="best", best_global_step is not tracked; the step of the last
+            # improvement is, and its checkpoint is the one being written.
+            run = self._run
+            best_step = (
+                (run.last_best_step if run is not None else None)
+                if strategy == "best"
+                else self.state.best_global_step
+            )
+            best_dir = best_checkpoint_dir(run_dir, best_step, self.state.global_step)
+            if best_dir is not None:
+                self.state.best_model_checkpoint = best_dir
+            self._export_callback_states()
+            state_json = self.state.to_json_string()
+        recipe = CheckpointRecipe(
+            run_dir,
+            self.state.global_step,
+            with_training_state=not args.save_only_model,
+            state_json=state_json,
+            save_total_limit=args.save_total_limit,
+            best_model_checkpoint=self.state.best_model_checkpoint,
+            keep=None,
+            push=bool(args.push_to_hub),
+        )
+        if args.should_save:
+            run = self._run
+            recipe.keep = checkpoint_to_keep(
+                run.nonfinite if run is not None else None, self.model, recipe.final_dir
+            )
+        return recipe
+
+    def _write_checkpoint_in_place(self, recipe: CheckpointRecipe) -> None:
+        """The blocking writer: the saving hooks fill a staging folder renamed into place."""
         barrier = self.accelerator.wait_for_everyone if self.accelerator.num_processes > 1 else None
         with ckpt.staged_folder(
-            final_dir, is_writer=self.args.should_save, barrier=barrier
+            recipe.final_dir, is_writer=self.args.should_save, barrier=barrier
         ) as staging:
             self.save_model(staging, _internal_call=True)
-            if not self.args.save_only_model:
+            if recipe.with_training_state:
                 self._save_optimizer_and_scheduler(staging)
                 self._save_scaler(staging)
                 self._save_rng_state(staging)
-            if self.args.should_save:
-                self._record_best_checkpoint(run_dir)
-                self._export_callback_states()
-                self.state.save_to_json(os.path.join(staging, TRAINER_STATE_NAME))
-        if self.args.push_to_hub:
-            self._push_from_checkpoint(final_dir)
-        if self.args.should_save:
-            ckpt.rotate_checkpoints(
-                run_dir,
-                self.args.save_total_limit,
-                self.state.best_model_checkpoint,
-                keep=checkpoint_to_keep(self, final_dir),
-            )
+            if recipe.state_json is not None:
+                ckpt.write_text(recipe.state_json, os.path.join(staging, TRAINER_STATE_NAME))
 
-    def _record_best_checkpoint(self, run_dir: str) -> None:
-        strategy = str(getattr(self.args.save_strategy, "value", self.args.save_strategy))
-        # With save_strategy="best", best_global_step is not tracked; the step of the last
-        # improvement is, and its checkpoint is the one being written.
-        step = (
-            getattr(self, "_last_best_step", None)
-            if strategy == "best"
-            else self.state.best_global_step
+    def _write_checkpoint_in_background(self, recipe: CheckpointRecipe) -> None:
+        """The background writer: host copies of the same states, written by a worker thread."""
+        states: dict[str, Any] = {}
+        if recipe.with_training_state:
+            states[OPTIMIZER_NAME] = self.optimizer.state_dict()
+            if not self._deepspeed_owns_scheduler():
+                states[SCHEDULER_NAME] = self.lr_scheduler.state_dict()
+            scaler = getattr(self.accelerator, "scaler", None)
+            if scaler is not None:
+                states[SCALER_NAME] = scaler.state_dict()
+            rng_name = ckpt.rng_file_name(self.args.world_size, self.args.process_index)
+            states[rng_name] = self._rng_state_to_save()
+        write_in_background(
+            self._checkpoint_writer,
+            recipe,
+            model_state=self._plain_model().state_dict(),
+            states=states,
+            write_model_files=self._save,
+            push=self._push_from_checkpoint,
         )
-        if not step:
-            return
-        best_dir = os.path.join(run_dir, ckpt.checkpoint_folder_name(step))
-        if step == self.state.global_step or os.path.exists(best_dir):
-            self.state.best_model_checkpoint = best_dir
+
+    def _wait_for_checkpoint_writer(self, release_buffers: bool = False) -> None:
+        """Wait for a background write (raising its error); optionally free the host buffers."""
+        try:
+            self._checkpoint_writer.wait()
+        finally:
+            if release_buffers:
+                self._checkpoint_writer.copier.release()
+
+    def _saves_in_background(self) -> bool:
+        """Whether ``BackgroundCheckpointing`` is asked for and this run can use it (said once
+        when it cannot)."""
+        if not asks_for_background_saves(self.callback_handler.callbacks):
+            return False
+        blocker = self._background_blocker()
+        if blocker is not None and not self._background_fallback_logged:
+            logger.info("BackgroundCheckpointing: checkpoints are written in place (%s).", blocker)
+            self._background_fallback_logged = True
+        return blocker is None
+
+    def _background_blocker(self) -> str | None:
+        """Why this trainer writes checkpoints in place even with ``BackgroundCheckpointing``."""
+        if self.args.world_size > 1 or self.accelerator.num_processes > 1:
+            return "several processes"
+        if self.is_deepspeed_enabled or self.is_fsdp_enabled:
+            return "DeepSpeed or FSDP"
+        if not self.args.should_save:
+            return "this process does not save"
+        hook = overrides_any(self, _SAVING_HOOKS, SavingMixin)
+        return None if hook is None else f"{type(self).__name__} overrides {hook}"
 
     def _export_callback_states(self) -> None:
         for callback in [*self.callback_handler.callbacks, self.control]:
@@ -181,13 +255,12 @@ class SavingMixin:
     def _rng_state_to_save(self) -> dict:
         distributed = self.accelerator.num_processes > 1
         states = ckpt.capture_rng_state(distributed)
-        states[LOSS_WINDOW_KEY] = {
-            "window_loss": float(self._tr_loss.item()) if hasattr(self, "_tr_loss") else 0.0,
-            "total_loss": float(getattr(self, "_total_loss_scalar", 0.0)),
-            "last_logged_step": int(
-                getattr(self, "_globalstep_last_logged", self.state.global_step)
-            ),
-        }
+        run = self._run
+        states[LOSS_WINDOW_KEY] = (
+            run.loss.saved()
+            if run is not None and run.loss is not None
+            else {"window_loss": 0.0, "total_loss": 0.0, "last_logged_step": self.state.global_step}
+        )
         return states
 
     # --------------------------------------------------------------------------- reading
@@ -323,22 +396,11 @@ class SavingMixin:
         best = self.state.best_model_checkpoint
         if not (self.args.should_save and best is not None and self.args.save_total_limit == 1):
             return
-        spared = {os.path.abspath(best)}
-        watch = getattr(self, "_nonfinite", None)
+        spared = [best]
+        watch = self._run.nonfinite if self._run is not None else None
         if watch is not None and watch.first_step is not None and watch.last_finite_checkpoint:
-            spared.add(os.path.abspath(watch.last_finite_checkpoint))  # the last finite weights
-        for folder in ckpt.list_checkpoints(self._get_output_dir(trial)):
-            if os.path.abspath(folder) not in spared:
-                logger.info("Deleting older checkpoint [%s] due to save_total_limit=1", folder)
-                shutil.rmtree(folder, ignore_errors=True)
-
-
-def _trial_id(trial: Any) -> Any:
-    return (
-        getattr(trial, "number", None)
-        if not isinstance(trial, dict)
-        else abs(hash(str(sorted(trial.items()))))
-    )
+            spared.append(watch.last_finite_checkpoint)  # the last finite weights
+        keep_only(self._get_output_dir(trial), spared)
 
 
 def _final_path(output_dir: str) -> str:
@@ -347,3 +409,13 @@ def _final_path(output_dir: str) -> str:
     if name.startswith(ckpt.STAGING_PREFIX):
         return os.path.join(parent, name[len(ckpt.STAGING_PREFIX) :])
     return output_dir
+
+
+# The hooks that write a checkpoint in place; a subclass overriding one keeps blocking saves.
+_SAVING_HOOKS = (
+    "save_model",
+    "_save_optimizer_and_scheduler",
+    "_save_scaler",
+    "_save_rng_state",
+    "_save_checkpoint",
+)

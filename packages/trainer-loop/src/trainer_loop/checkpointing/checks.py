@@ -13,7 +13,7 @@ import os
 import struct
 import zipfile
 
-from .results import (
+from ..results import (
     OPTIMIZER_NAME,
     SAFE_WEIGHTS_INDEX_NAME,
     SAFE_WEIGHTS_NAME,

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from enum import Enum
 from typing import Any
 
-from .state import ExportableState, TrainerControl, TrainerState
+from ..state import ExportableState, TrainerControl, TrainerState
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ class Event(str, Enum):
             on_optimizer_step            (after optimizer.step, before zero_grad)
             on_step_end                  (global_step was incremented)
             on_log                       (when control.should_log)
+            on_non_finite                (after that on_log, once per run: the first step whose
+                                          loss or gradient norm was NaN or inf)
             on_prediction_step ...       (each evaluation batch, when control.should_evaluate)
             on_evaluate
             on_save                      (when control.should_save)
@@ -48,7 +50,9 @@ class Event(str, Enum):
 
     ``Trainer.evaluate`` fires ``on_prediction_step`` per batch, ``on_log`` then ``on_evaluate``;
     ``Trainer.predict`` fires ``on_prediction_step`` per batch then ``on_predict``; pushing to the
-    Hub fires ``on_push_begin`` first. Members compare equal to their method names.
+    Hub fires ``on_push_begin`` first. ``on_non_finite`` is this library's own event (not in
+    transformers): it also fires at the end of ``train()`` when no logging step came after the
+    non-finite step. Members compare equal to their method names.
     """
 
     on_init_end = "on_init_end"
@@ -67,6 +71,7 @@ class Event(str, Enum):
     on_train_end = "on_train_end"
     on_predict = "on_predict"
     on_push_begin = "on_push_begin"
+    on_non_finite = "on_non_finite"
 
     def __str__(self) -> str:
         return self.value
@@ -85,6 +90,10 @@ class TrainerCallback:
     Only ``control`` should be changed; return it (or ``None``, which keeps the current one).
     Override only the events you need: the handler never calls an event you did not override.
     """
+
+    # True on the callback that decides when the loop logs, evaluates and saves; the handler
+    # warns when none of its callbacks does.
+    _drives_flow = False
 
     def on_init_end(self, args: Any, state: TrainerState, control: TrainerControl, **kwargs: Any):
         """The Trainer finished ``__init__``."""
@@ -148,6 +157,9 @@ class TrainerCallback:
     def on_push_begin(self, args: Any, state: TrainerState, control: TrainerControl, **kwargs: Any):
         """The model or a checkpoint is about to be pushed to the Hub."""
 
+    def on_non_finite(self, args: Any, state: TrainerState, control: TrainerControl, **kwargs: Any):
+        """A loss or gradient norm was NaN or inf; ``step`` (a keyword) is the first such step."""
+
 
 EVENT_NAMES: tuple[str, ...] = tuple(e.value for e in Event)
 
@@ -201,9 +213,7 @@ class CallbackHandler:
         self.train_dataloader: Any = None
         self.eval_dataloader: Any = None
 
-        from .callbacks_builtin import DefaultFlowCallback
-
-        if not any(isinstance(cb, DefaultFlowCallback) for cb in self.callbacks):
+        if not any(getattr(cb, "_drives_flow", False) for cb in self.callbacks):
             logger.warning(
                 "The Trainer will not log, evaluate, save or stop on its own without a "
                 "DefaultFlowCallback; add one with `trainer.add_callback(DefaultFlowCallback)`. "
@@ -363,6 +373,9 @@ class CallbackHandler:
 
     def on_push_begin(self, args, state, control, **kwargs) -> TrainerControl:
         return self.call_event("on_push_begin", args, state, control, **kwargs)
+
+    def on_non_finite(self, args, state, control, **kwargs) -> TrainerControl:
+        return self.call_event("on_non_finite", args, state, control, **kwargs)
 
 
 def _looks_like_callback(callback: Any) -> bool:

@@ -1,0 +1,1 @@
+"""Evaluation and prediction: the batch loop, collecting outputs, and best-metric tracking."""

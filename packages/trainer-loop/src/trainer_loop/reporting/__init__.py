@@ -1,0 +1,1 @@
+"""Logging and metrics: ``log``, metrics files, memory metrics, the package's loggers, the Hub."""

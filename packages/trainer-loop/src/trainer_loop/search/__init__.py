@@ -1,0 +1,1 @@
+"""Hyperparameter search with optuna and Ray Tune."""

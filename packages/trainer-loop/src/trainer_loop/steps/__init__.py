@@ -1,0 +1,2 @@
+"""One micro-batch: inputs, loss, forward and backward, clipping, counts (shared by training and
+evaluation)."""

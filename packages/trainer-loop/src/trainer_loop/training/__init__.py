@@ -1,0 +1,1 @@
+"""The training loop: ``train()``, setting up a run, data loaders and the optimizer."""

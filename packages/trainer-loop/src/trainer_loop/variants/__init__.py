@@ -1,0 +1,5 @@
+"""Trainers built on the loop: ``RaftTrainer``."""
+
+from .raft import RaftTrainer
+
+__all__ = ["RaftTrainer"]
