@@ -8,6 +8,7 @@ import operator
 import os
 import shutil
 import tempfile
+from importlib.metadata import version
 from typing import Any
 
 from ..callbacks.base import TrainerCallback
@@ -227,9 +228,7 @@ class NeptuneCallback(TrainerCallback):
             return
         self._ensure_run_with_monitoring()
         self._force_reset_monitoring_run = True
-        from trainer_loop import __version__
-
-        self.run[self.integration_version_key] = __version__
+        self.run[self.integration_version_key] = version("trainer-loop")
         if self._log_parameters:
             namespace = self._metadata_namespace
             namespace[self.trainer_parameters_key] = args.to_sanitized_dict()
