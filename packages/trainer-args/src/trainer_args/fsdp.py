@@ -6,6 +6,7 @@ import logging
 import warnings
 from typing import Any
 
+from ._coerce import load_json_file, to_enum
 from ._errors import invalid_value
 from .enums import FSDPOption
 
@@ -27,8 +28,6 @@ def str_to_bool(name: str, value: Any) -> bool:
 
 
 def _options(value: Any) -> list[FSDPOption]:
-    from .validation import to_enum
-
     if not value:
         return []
     if value is True:
@@ -39,8 +38,6 @@ def _options(value: Any) -> list[FSDPOption]:
 
 
 def _config(args: Any, enabled: bool) -> dict[str, Any]:
-    from .validation import load_json_file
-
     config = args.fsdp_config
     if config is None:
         config = {}

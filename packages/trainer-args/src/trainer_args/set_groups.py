@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ._coerce import to_enum
 from ._errors import invalid_value
 from .enums import HubStrategy, IntervalStrategy, OptimizerNames, SaveStrategy, SchedulerType
 
@@ -52,8 +53,6 @@ class SetGroupsMixin:
         loss_only: bool = False,
     ):
         """Set the evaluation schedule; ``do_eval`` follows whether ``strategy`` is not ``"no"``."""
-        from .validation import to_enum
-
         self.eval_strategy = to_enum("strategy", strategy, IntervalStrategy)
         _positive_steps(self.eval_strategy, steps)
         self.do_eval = self.eval_strategy != IntervalStrategy.NO
@@ -79,8 +78,6 @@ class SetGroupsMixin:
         on_each_node: bool = False,
     ):
         """Set the checkpoint schedule."""
-        from .validation import to_enum
-
         self.save_strategy = to_enum("strategy", strategy, SaveStrategy)
         _positive_steps(self.save_strategy, steps)
         self.save_steps = steps
@@ -100,8 +97,6 @@ class SetGroupsMixin:
         replica_level: str = "passive",
     ):
         """Set the logging schedule, levels and reporting integrations (stored as given, like transformers)."""
-        from .validation import to_enum
-
         self.logging_strategy = to_enum("strategy", strategy, IntervalStrategy)
         _positive_steps(self.logging_strategy, steps)
         self.logging_steps = steps
@@ -123,8 +118,6 @@ class SetGroupsMixin:
         revision: str | None = None,
     ):
         """Turn ``push_to_hub`` on and set the repository, strategy and credentials."""
-        from .validation import to_enum
-
         self.push_to_hub = True
         self.hub_model_id = model_id
         self.hub_strategy = to_enum("strategy", strategy, HubStrategy)
@@ -145,8 +138,6 @@ class SetGroupsMixin:
         args: str | None = None,
     ):
         """Set the optimizer and its hyperparameters."""
-        from .validation import to_enum
-
         self.optim = to_enum("name", name, OptimizerNames)
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
@@ -165,8 +156,6 @@ class SetGroupsMixin:
         warmup_ratio: float | None = None,
     ):
         """Set the schedule, training length and warmup (``warmup_ratio`` is a deprecated alias)."""
-        from .validation import to_enum
-
         if warmup_ratio is not None:
             logger.warning("warmup_ratio is deprecated; pass the fraction as warmup_steps instead.")
             warmup_steps = warmup_ratio

@@ -9,8 +9,6 @@ PyTorch are handled here; those that live in other packages are in
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -26,6 +24,7 @@ from ._compat import (
     str_to_bool,
 )
 from .adafactor import Adafactor
+from .context import OptimizerContext, OptimizerHandler
 
 __all__ = [
     "OPTIMIZER_HANDLERS",
@@ -33,26 +32,6 @@ __all__ = [
     "get_optimizer_cls_and_kwargs",
     "register_optimizer",
 ]
-
-
-@dataclass
-class OptimizerContext:
-    """What a handler sees: the arguments, the model, and the kwargs prepared from them.
-
-    ``optimizer_kwargs`` starts as ``{"lr": args.learning_rate}``; ``adam_kwargs`` holds
-    ``betas`` and ``eps`` from the ``adam_*`` arguments; ``optim_args`` is the parsed
-    ``args.optim_args`` string (values are strings).
-    """
-
-    args: Any
-    model: nn.Module | None
-    name: str
-    optimizer_kwargs: dict[str, Any] = field(default_factory=dict)
-    adam_kwargs: dict[str, Any] = field(default_factory=dict)
-    optim_args: dict[str, str] = field(default_factory=dict)
-
-
-OptimizerHandler = Callable[[OptimizerContext], tuple[Any, dict[str, Any]]]
 
 
 def _float_options(ctx: OptimizerContext, keys: tuple[str, ...], bool_keys: tuple[str, ...] = ()):

@@ -8,15 +8,13 @@ it. Keyword arguments follow the transformers 5.3.0 Trainer for the same ``optim
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from ._compat import HardwareNotAvailableError, package_version, require_package, str_to_bool
+from .context import OptimizerContext, OptimizerHandler
 from .low_rank import setup_low_rank_optimizer
-
-if TYPE_CHECKING:
-    from .registry import OptimizerContext
 
 __all__ = ["EXTRAS", "HANDLERS"]
 
@@ -258,10 +256,12 @@ def _triton_unusable(model: Any) -> bool:
     return not any(p.is_cuda for p in model.parameters())
 
 
-HANDLERS: dict[str, Any] = {}
+HANDLERS: dict[str, OptimizerHandler] = {}
 
 
-def _add(names: tuple[str, ...], handler: Any, module: str, package: str, extra: str) -> None:
+def _add(
+    names: tuple[str, ...], handler: OptimizerHandler, module: str, package: str, extra: str
+) -> None:
     for name in names:
         HANDLERS[name] = handler
         EXTRAS[name] = (module, package, extra)
