@@ -27,6 +27,7 @@ from .callbacks.base import CallbackHandler, TrainerCallback
 from .callbacks.builtin import DefaultFlowCallback, PrinterCallback, ProgressCallback
 from .checkpointing.adapters import base_model_of_adapters
 from .checkpointing.checks import ensure_output_dir
+from .checkpointing.resuming import ResumingMixin
 from .checkpointing.saving import SavingMixin
 from .evaluation.best_metric import BestMetricMixin
 from .evaluation.loop import EvaluationMixin
@@ -49,6 +50,7 @@ class Trainer(
     EvaluationMixin,
     BestMetricMixin,
     SavingMixin,
+    ResumingMixin,
     SearchMixin,
     ReportingMixin,
     ComponentsMixin,
