@@ -17,7 +17,7 @@ from helpers.models import RegressionDataset, RegressionModel
 from trainer_loop import BackgroundCheckpointing, CheckpointWriteError, Trainer
 from trainer_loop.checkpointing import files as ckpt
 
-TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TESTS_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _files(folder):

@@ -16,7 +16,7 @@ from trainer_loop import Trainer, TrainerCallback
 from trainer_loop.checkpointing.checks import checkpoint_problems, inexact_resume_files
 from trainer_loop.checkpointing.folders import resolve_resume_checkpoint
 
-TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TESTS_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class Steps(TrainerCallback):
