@@ -1,4 +1,4 @@
-"""push_folder / push_checkpoint / wait_for_pushes against the fake Hub, with a duck-typed trainer."""
+"""push_folder / push_checkpoint / track / wait_for against the fake Hub: values in, uploads out."""
 
 from __future__ import annotations
 
@@ -22,6 +22,16 @@ def trainer_for(make_args, make_trainer, **fields):
     trainer = make_trainer(args)
     trainer.hub_model_id = trainer_hub.init_repo(args)
     return trainer
+
+
+def push(trainer, folder, pending=None):
+    """What the trainer does at a save: ask whether to push, push, keep the jobs."""
+    if trainer_hub.checkpoint_push_skipped(trainer.args, pending) is not None:
+        return None
+    jobs = trainer_hub.push_checkpoint(
+        trainer.args, trainer.hub_model_id, folder, trainer.state.global_step, trainer.state.epoch
+    )
+    return trainer_hub.track(pending, jobs)
 
 
 def save_model(output_dir, secret: str | None = None) -> None:
@@ -80,11 +90,17 @@ def test_push_folder_honours_revision_and_model_tags(fake_hub, make_args, make_t
     assert fake_hub.commits_to(REPO)[-1].revision == "other"
 
 
-def test_push_folder_creates_the_repo_when_needed(fake_hub, make_args, make_trainer):
+def test_push_folder_needs_the_repo_and_changes_nothing_on_the_trainer(
+    fake_hub, make_args, make_trainer
+):
     trainer = make_trainer(make_args(hub_model_id="fresh"))
     save_model(trainer.args.output_dir)
+    with pytest.raises(ValueError, match="init_repo"):
+        trainer_hub.push_folder(trainer)
+    trainer.hub_model_id = trainer_hub.init_repo(trainer.args)
+    before = dict(vars(trainer))
     trainer_hub.push_folder(trainer)
-    assert trainer.hub_model_id == f"{FAKE_USER}/fresh"
+    assert vars(trainer) == before and trainer.callback_handler.pushes == 0
     assert "model.safetensors" in fake_hub.files(trainer.hub_model_id)
 
 
@@ -94,9 +110,10 @@ def test_non_blocking_push_returns_a_tracked_future(fake_hub, make_args, make_tr
     fake_hub.commit_delay = 0.2
     future = trainer_hub.push_folder(trainer, blocking=False)
     assert isinstance(future, Future)
-    assert trainer.push_in_progress.jobs == [future]
-    trainer_hub.wait_for_pushes(trainer)
-    assert future.done() and trainer.push_in_progress.is_done()
+    pending = trainer_hub.track(None, [future])
+    assert pending.jobs == [future]
+    trainer_hub.wait_for(pending)
+    assert future.done() and pending.is_done()
     assert future.result().oid
     assert "README.md" in fake_hub.files(REPO)
 
@@ -130,11 +147,11 @@ def test_push_checkpoint_per_strategy(
     trainer = trainer_for(make_args, make_trainer, hub_strategy=strategy, save_steps=2)
     trainer.state.global_step = 2
     folder = write_checkpoint(trainer.args.output_dir, 2)
-    result = trainer_hub.push_checkpoint(trainer, folder)
-    trainer_hub.wait_for_pushes(trainer)
+    result = push(trainer, folder)
+    trainer_hub.wait_for(result)
+    assert trainer.callback_handler.pushes == 0  # the trainer fires on_push_begin, not trainer_hub
     if strategy == "end":
         assert result is None and not fake_hub.commits_to(REPO)
-        assert trainer.callback_handler.pushes == 0
         return
     assert set(fake_hub.files(REPO)) == expected
     summaries = [c.summary for c in fake_hub.commits_to(REPO)]
@@ -142,7 +159,7 @@ def test_push_checkpoint_per_strategy(
     if strategy == "checkpoint":
         assert summaries[1] == "Training in progress, step 2, checkpoint"
         assert fake_hub.files(REPO)["last-checkpoint/trainer_state.json"] == b'{"global_step": 2}'
-    assert trainer.callback_handler.pushes == 1
+
     # The model files were copied next to the checkpoints; the snapshot was cleaned up.
     out = trainer.args.output_dir
     with open(os.path.join(out, "model.safetensors"), "rb") as f:
@@ -156,8 +173,7 @@ def test_all_checkpoints_keep_their_names(fake_hub, make_args, make_trainer, wri
     )
     for step, epoch in ((3, 1.0), (6, 2.0)):
         trainer.state.global_step, trainer.state.epoch = step, epoch
-        trainer_hub.push_checkpoint(trainer, write_checkpoint(trainer.args.output_dir, step))
-        trainer_hub.wait_for_pushes(trainer)
+        trainer_hub.wait_for(push(trainer, write_checkpoint(trainer.args.output_dir, step)))
     files = fake_hub.files(REPO)
     assert "checkpoint-3/optimizer.pt" in files and "checkpoint-6/optimizer.pt" in files
     assert "last-checkpoint/optimizer.pt" not in files
@@ -175,16 +191,18 @@ def test_busy_push_skips_unless_always_push(fake_hub, make_args, make_trainer, w
     trainer = trainer_for(make_args, make_trainer, hub_strategy="every_save")
     out = trainer.args.output_dir
     fake_hub.commit_delay = 0.3
-    assert trainer_hub.push_checkpoint(trainer, write_checkpoint(out, 2)) is not None
-    assert trainer_hub.push_checkpoint(trainer, write_checkpoint(out, 4)) is None  # still busy
-    trainer_hub.wait_for_pushes(trainer)
+    pending = push(trainer, write_checkpoint(out, 2))
+    assert pending is not None
+    assert push(trainer, write_checkpoint(out, 4), pending) is None  # still busy
+    assert "still running" in trainer_hub.checkpoint_push_skipped(trainer.args, pending)
+    trainer_hub.wait_for(pending)
     assert len(fake_hub.commits_to(REPO)) == 1
 
     trainer.args.hub_always_push = True
-    first = trainer_hub.push_checkpoint(trainer, write_checkpoint(out, 6))
-    second = trainer_hub.push_checkpoint(trainer, write_checkpoint(out, 8))
+    first = push(trainer, write_checkpoint(out, 6))
+    second = push(trainer, write_checkpoint(out, 8), first)
     assert first is second and len(second.jobs) == 2
-    trainer_hub.wait_for_pushes(trainer)
+    trainer_hub.wait_for(second)
     assert len(fake_hub.commits_to(REPO)) == 3
     assert fake_hub.files(REPO)["model.safetensors"] == b"weights 8"
 
@@ -195,9 +213,9 @@ def test_checkpoint_deleted_during_push_still_arrives(
     trainer = trainer_for(make_args, make_trainer, hub_strategy="checkpoint")
     fake_hub.commit_delay = 0.2  # the first (output_dir) commit keeps the worker busy
     folder = write_checkpoint(trainer.args.output_dir, 2)
-    trainer_hub.push_checkpoint(trainer, folder)
+    pending = push(trainer, folder)
     shutil.rmtree(folder)  # as save_total_limit would, before the upload reads the folder
-    trainer_hub.wait_for_pushes(trainer)
+    trainer_hub.wait_for(pending)
     assert fake_hub.files(REPO)["last-checkpoint/optimizer.pt"] == b"optimizer"
 
 
@@ -207,7 +225,7 @@ def test_failed_background_push_is_logged(fake_hub, make_args, make_trainer, cap
     trainer.hub_model_id = "nobody/missing"  # not created: the Hub answers 404
     with caplog.at_level(logging.WARNING, logger="trainer_hub"):
         future = trainer_hub.push_folder(trainer, blocking=False)
-        trainer_hub.wait_for_pushes(trainer)
+        trainer_hub.wait_for(trainer_hub.track(None, [future]))
     assert future.exception() is not None
     assert any("Pushing the output folder to the Hub failed" in r.message for r in caplog.records)
 
@@ -218,8 +236,7 @@ def test_token_stays_out_of_uploads_and_logs(
     trainer = trainer_for(make_args, make_trainer, hub_strategy="checkpoint")
     out = trainer.args.output_dir
     with caplog.at_level(logging.DEBUG):
-        trainer_hub.push_checkpoint(trainer, write_checkpoint(out, 2, secret=FAKE_TOKEN))
-        trainer_hub.wait_for_pushes(trainer)
+        trainer_hub.wait_for(push(trainer, write_checkpoint(out, 2, secret=FAKE_TOKEN)))
         save_model(out, secret=FAKE_TOKEN)
         trainer_hub.push_folder(trainer)
     files = fake_hub.files(REPO)

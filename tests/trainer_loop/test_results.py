@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 from trainer_loop import results
+from trainer_loop.checkpointing.folders import get_last_checkpoint, sorted_checkpoints
 from trainer_loop.results import (
     BestRun,
     EvalLoopOutput,
@@ -16,7 +17,6 @@ from trainer_loop.results import (
     PredictionOutput,
     TrainOutput,
 )
-from trainer_loop.checkpointing.folders import get_last_checkpoint, sorted_checkpoints
 
 
 def test_constants_match_reference():

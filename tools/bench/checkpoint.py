@@ -161,7 +161,7 @@ def _background_save(trainer) -> tuple[float, float]:
     time until the folder is renamed into place, measured by waiting for the writer.
     """
     from trainer_loop import BackgroundCheckpointing
-    from trainer_loop.checkpointing.background import wait_for_writer
+    from trainer_loop.async_checkpoint import wait_for_writer
 
     shutil.rmtree(os.path.join(trainer.args.output_dir, "checkpoint-1"), ignore_errors=True)
     marker = BackgroundCheckpointing()

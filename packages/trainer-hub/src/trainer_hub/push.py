@@ -1,8 +1,10 @@
 """Uploading ``output_dir`` and checkpoints to the Hub, in the foreground or in the background.
 
-Background uploads return ``concurrent.futures.Future`` objects. The ones started for a trainer
-are kept on it as ``trainer.push_in_progress`` (a :class:`PushInProgress`), which is how a new
-checkpoint push knows the previous one has not finished, and how the end of training waits.
+These functions decide and upload; they change nothing on the trainer and fire no event.
+Background uploads return ``concurrent.futures.Future`` objects; the caller keeps them in a
+:class:`PushInProgress` (:func:`track`), which is how a new checkpoint push knows the previous one
+has not finished (:func:`checkpoint_push_skipped`), and how the end of training waits
+(:func:`wait_for`). ``trainer_loop.Trainer`` applies all of this and fires ``on_push_begin``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from ._files import (
     snapshot_top_level,
 )
 from .model_card import write_model_card
-from .repo import init_repo
 
 logger = logging.getLogger(__name__)
 
@@ -59,18 +60,18 @@ def _value(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
-def _track(trainer: Any, jobs: list[concurrent.futures.Future]) -> PushInProgress:
-    current = getattr(trainer, "push_in_progress", None)
-    if current is None or current.is_done():
-        current = PushInProgress(jobs)
-        trainer.push_in_progress = current
-    else:
-        current.jobs.extend(jobs)
-    return current
+def track(pending: PushInProgress | None, jobs: list[concurrent.futures.Future]) -> PushInProgress:
+    """The uploads to wait for after starting ``jobs``: ``pending`` extended while it still
+    runs, else a new :class:`PushInProgress`."""
+    if pending is None or pending.is_done():
+        return PushInProgress(jobs)
+    pending.jobs.extend(jobs)
+    return pending
 
 
 def _upload(
-    trainer: Any,
+    args: Any,
+    repo_id: str,
     folder: str,
     *,
     commit_message: str | None,
@@ -88,10 +89,10 @@ def _upload(
     before the future counts as done.
     """
     api = hub_api()
-    secrets = secrets_of(trainer.args, token)
+    secrets = secrets_of(args, token)
     patterns = safe_ignore_patterns(folder, secrets, ignore_patterns or [])
     what = path_in_repo or "the output folder"
-    repo_id, folder = trainer.hub_model_id, os.path.abspath(folder)
+    folder = os.path.abspath(folder)
 
     def run() -> CommitInfo:
         try:
@@ -116,20 +117,6 @@ def _upload(
     return api.run_as_future(run) if background else run()
 
 
-def _ensure_repo(trainer: Any, token: str | None) -> None:
-    if getattr(trainer, "hub_model_id", None) is None:
-        trainer.hub_model_id = init_repo(trainer.args, token=token)
-
-
-def _notify_push_begin(trainer: Any) -> None:
-    handler = getattr(trainer, "callback_handler", None)
-    if handler is None:
-        return
-    control = handler.on_push_begin(trainer.args, trainer.state, trainer.control)
-    if control is not None:
-        trainer.control = control
-
-
 def push_folder(
     trainer: Any,
     commit_message: str | None = "End of training",
@@ -140,15 +127,16 @@ def push_folder(
 ) -> CommitInfo | concurrent.futures.Future:
     """Write the model card, then upload ``args.output_dir`` to the trainer's repository.
 
-    The model must already be saved in ``output_dir``. Checkpoint folders and private
-    (``_*``) entries are left out. Pushes still running in the background are waited for first,
-    so this commit lands after them.
+    The model must already be saved in ``output_dir`` and the repository created
+    (``trainer.hub_model_id``). Checkpoint folders and private (``_*``) entries are left out.
+    Wait for earlier background pushes first (:func:`wait_for`) so this commit lands after them.
 
     Args:
-        trainer: the trainer (duck-typed: ``args``, ``state``, ``model``, ``hub_model_id``).
+        trainer: the trainer, read only (duck-typed: ``args``, ``state``, ``model``,
+            ``hub_model_id``).
         commit_message: summary of the commit.
-        blocking: when ``False``, return at once with a ``Future`` of the commit (also tracked
-            in ``trainer.push_in_progress``).
+        blocking: when ``False``, return at once with a ``Future`` of the commit (keep it with
+            :func:`track`).
         token: token with write access; defaults to ``args.hub_token``, then the saved login.
         revision: branch to commit to; defaults to ``args.hub_revision`` (the default branch
             when that is ``None``).
@@ -166,7 +154,11 @@ def push_folder(
             args.hub_model_id.split("/")[-1] if args.hub_model_id else Path(args.output_dir).name
         )
     token = resolve_token(token, args)
-    _ensure_repo(trainer, token)
+    if trainer.hub_model_id is None:
+        raise ValueError(
+            "push_folder needs the repository first: create it with init_repo(args) and set "
+            "trainer.hub_model_id (Trainer.push_to_hub does both)."
+        )
 
     model_tags = getattr(getattr(trainer, "model", None), "model_tags", None)
     if model_tags is not None:
@@ -177,9 +169,9 @@ def push_folder(
     write_model_card(trainer, model_name=model_name, **kwargs)
     if revision is None:
         revision = args.hub_revision
-    wait_for_pushes(trainer)
-    result = _upload(
-        trainer,
+    return _upload(
+        args,
+        trainer.hub_model_id,
         args.output_dir,
         commit_message=commit_message,
         token=token,
@@ -187,59 +179,63 @@ def push_folder(
         background=not blocking,
         ignore_patterns=list(IGNORE_PATTERNS),
     )
-    if not blocking:
-        _track(trainer, [result])
-    return result
 
 
-def push_checkpoint(trainer: Any, checkpoint_folder: str) -> PushInProgress | None:
+def checkpoint_push_skipped(args: Any, pending: PushInProgress | None) -> str | None:
+    """Why a freshly saved checkpoint is not pushed now, or None when it should be.
+
+    ``hub_strategy="end"`` pushes no checkpoint; a previous push still running skips this one
+    unless ``hub_always_push``.
+    """
+    if _value(args.hub_strategy) == "end":
+        return "hub_strategy='end' pushes only at the end"
+    if not args.hub_always_push and pending is not None and not pending.is_done():
+        return (
+            "the previous push to the Hub is still running (set hub_always_push=True to push "
+            "every checkpoint)"
+        )
+    return None
+
+
+def push_checkpoint(
+    args: Any,
+    repo_id: str,
+    checkpoint_folder: str,
+    global_step: int,
+    epoch: float | None,
+    processing_class: Any = None,
+) -> list[concurrent.futures.Future]:
     """Push a freshly saved checkpoint in the background, as ``args.hub_strategy`` asks.
 
-    - ``"end"``: nothing (only ``push_to_hub`` uploads).
     - ``"every_save"``: the model files and ``training_args.bin`` of the checkpoint are copied to
-      ``output_dir`` and ``output_dir`` is uploaded (checkpoint folders left out).
+      ``output_dir`` (with ``processing_class``'s files) and ``output_dir`` is uploaded
+      (checkpoint folders left out).
     - ``"checkpoint"``: the same, plus the checkpoint folder uploaded as ``last-checkpoint/``,
       from which training can resume.
     - ``"all_checkpoints"``: the same, with the checkpoint uploaded under its own name.
 
-    When the previous push is still running, this one is skipped unless
-    ``args.hub_always_push``. Commits go to ``args.hub_revision`` when set.
+    Ask :func:`checkpoint_push_skipped` first. Commits go to ``args.hub_revision`` when set.
 
     Returns:
-        The trainer's :class:`PushInProgress`, or ``None`` when nothing was pushed.
+        The started uploads (keep them with :func:`track`).
     """
-    args = trainer.args
     strategy = _value(args.hub_strategy)
-    if strategy == "end":
-        return None
-    pending = getattr(trainer, "push_in_progress", None)
-    if not args.hub_always_push and pending is not None and not pending.is_done():
-        logger.info(
-            "Not pushing %s: the previous push to the Hub is still running "
-            "(set hub_always_push=True to push every checkpoint).",
-            os.path.basename(checkpoint_folder),
-        )
-        return None
-
     token = resolve_token(None, args)
-    _ensure_repo(trainer, token)
-    _notify_push_begin(trainer)
-
     output_dir = args.output_dir
     copy_model_files(checkpoint_folder, output_dir)
-    processor = getattr(trainer, "processing_class", None)
-    if processor is not None and hasattr(processor, "save_pretrained"):
-        processor.save_pretrained(output_dir)
+    if processing_class is not None and hasattr(processing_class, "save_pretrained"):
+        processing_class.save_pretrained(output_dir)
 
     if _value(args.save_strategy) == "steps":
-        message = f"Training in progress, step {trainer.state.global_step}"
+        message = f"Training in progress, step {global_step}"
     else:
-        message = f"Training in progress, epoch {int(trainer.state.epoch or 0)}"
+        message = f"Training in progress, epoch {int(epoch or 0)}"
 
     model_copy = snapshot_top_level(output_dir)  # the next save rewrites these files
     jobs = [
         _upload(
-            trainer,
+            args,
+            repo_id,
             model_copy,
             commit_message=message,
             token=token,
@@ -254,7 +250,8 @@ def push_checkpoint(trainer: Any, checkpoint_folder: str) -> PushInProgress | No
         copy = snapshot(checkpoint_folder)
         jobs.append(
             _upload(
-                trainer,
+                args,
+                repo_id,
                 copy,
                 commit_message=f"{message}, checkpoint",
                 token=token,
@@ -264,12 +261,11 @@ def push_checkpoint(trainer: Any, checkpoint_folder: str) -> PushInProgress | No
                 cleanup=copy,
             )
         )
-    return _track(trainer, jobs)
+    return jobs
 
 
-def wait_for_pushes(trainer: Any) -> None:
-    """Block until the trainer's background pushes have finished (failures were logged)."""
-    pending = getattr(trainer, "push_in_progress", None)
+def wait_for(pending: PushInProgress | None) -> None:
+    """Block until the background pushes in ``pending`` have finished (failures were logged)."""
     if pending is None or pending.is_done():
         return
     logger.info("Waiting for the push to the Hub to finish; this can take a few minutes.")

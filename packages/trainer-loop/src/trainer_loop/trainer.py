@@ -33,6 +33,7 @@ from .evaluation.best_metric import BestMetricMixin
 from .evaluation.loop import EvaluationMixin
 from .integrations import get_reporting_integration_callbacks
 from .losses import build_label_smoother, model_returns_loss_kwargs
+from .reporting.hub import HubMixin
 from .reporting.log_setup import configure_logging
 from .reporting.mixin import ReportingMixin
 from .run import RunAttributes
@@ -52,6 +53,7 @@ class Trainer(
     SavingMixin,
     ResumingMixin,
     SearchMixin,
+    HubMixin,
     ReportingMixin,
     ComponentsMixin,
     StepMixin,
@@ -94,6 +96,7 @@ class Trainer(
         self._init_evaluation()
         self._init_saving()
         self._init_search()
+        self._init_hub()
         self._seed_everything()
         self.model_init = model_init
         if model is None:

@@ -1,9 +1,8 @@
-"""Logging, metrics files, FLOs, and the Hub and hyperparameter-search entry points."""
+"""Logging, metrics files, FLOs and memory metrics."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from ..metrics import format_log_metrics, metrics_format, save_metrics, speed_metrics
 from .memory import MemoryTracker
@@ -15,10 +14,8 @@ class ReportingMixin:
     """``log``, ``log_metrics``, ``save_metrics``, ``store_flos`` and friends for ``Trainer``."""
 
     def _init_reporting(self) -> None:
-        """The memory tracker and Hub repository of this trainer (first in ``Trainer.__init__``)."""
+        """The memory tracker of this trainer (first in ``Trainer.__init__``)."""
         self._memory_tracker = MemoryTracker(self.args.skip_memory_metrics)
-        self.hub_model_id: str | None = None
-        self.push_in_progress: Any = None  # the Hub uploads still running in the background
 
     def _memory_start(self, stage: str) -> None:
         """Start measuring memory for ``stage`` ("init", "train", "eval" or "test")."""
@@ -70,81 +67,3 @@ class ReportingMixin:
         else:
             self.state.total_flos += self.current_flos
         self.current_flos = 0.0
-
-    # ----------------------------------------------------------------------- Hub
-
-    def _hub(self):
-        try:
-            import trainer_hub
-        except ImportError as exc:
-            raise ImportError(
-                'Pushing to the Hub needs the trainer-hub package: pip install "trainer-loop[hub]".'
-            ) from exc
-        return trainer_hub
-
-    def init_hf_repo(self, token: str | None = None) -> None:
-        """Create (or reuse) the Hub repository named by ``hub_model_id`` or ``output_dir``."""
-        if not self.is_world_process_zero():  # only the process that pushes talks to the Hub
-            return
-        self.hub_model_id = self._hub().init_repo(self.args, token=token)
-
-    def create_model_card(
-        self,
-        language: str | None = None,
-        license: str | None = None,
-        tags: str | list[str] | None = None,
-        model_name: str | None = None,
-        finetuned_from: str | None = None,
-        tasks: str | list[str] | None = None,
-        dataset_tags: str | list[str] | None = None,
-        dataset: str | list[str] | None = None,
-        dataset_args: str | list[str] | None = None,
-    ) -> None:
-        """Write a ``README.md`` model card into ``output_dir`` describing this training run."""
-        if not self.is_world_process_zero():
-            return
-        given = {
-            "language": language,
-            "license": license,
-            "tags": tags,
-            "model_name": model_name,
-            "finetuned_from": finetuned_from,
-            "tasks": tasks,
-            "dataset_tags": dataset_tags,
-            "dataset": dataset,
-            "dataset_args": dataset_args,
-        }
-        self._hub().write_model_card(self, **{k: v for k, v in given.items() if v is not None})
-
-    def push_to_hub(
-        self,
-        commit_message: str | None = "End of training",
-        blocking: bool = True,
-        token: str | None = None,
-        revision: str | None = None,
-        **kwargs: Any,
-    ):
-        """Save the model and upload ``output_dir`` to the Hub; returns the commit information."""
-        hub = self._hub()
-        if self.hub_model_id is None:
-            self.init_hf_repo(token=token)
-        self.save_model(_internal_call=True)
-        if not self.is_world_process_zero():
-            return None
-        self.control = self.callback_handler.on_push_begin(self.args, self.state, self.control)
-        return hub.push_folder(
-            self,
-            commit_message=commit_message,
-            blocking=blocking,
-            token=token,
-            revision=revision,
-            **kwargs,
-        )
-
-    def _push_from_checkpoint(self, checkpoint_folder: str) -> None:
-        if self.is_world_process_zero():
-            self._hub().push_checkpoint(self, checkpoint_folder)
-
-    def _finish_current_push(self) -> None:
-        if self.args.push_to_hub and self.is_world_process_zero():
-            self._hub().wait_for_pushes(self)
