@@ -28,6 +28,7 @@ from .nonfinite import NonFiniteWatch
 from .results import TRAINER_STATE_NAME, TrainOutput
 from .run_setup import RunSetupMixin
 from .state import TrainerState
+from .throughput import add_throughput_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ class TrainingLoopMixin(RunSetupMixin):
 
         start_time = time.time()
         self._initial_num_input_tokens_seen = self.state.num_input_tokens_seen
+        self._initial_total_flos = self.state.total_flos
         self._loss_on_cpu = args.device.type == "cpu"
         self._restore_loss_window(resume_from_checkpoint)
         self._nonfinite = NonFiniteWatch(resumed_from=resume_from_checkpoint)
@@ -324,6 +326,7 @@ class TrainingLoopMixin(RunSetupMixin):
         self.store_flos()
         metrics["total_flos"] = self.state.total_flos
         metrics["train_loss"] = train_loss
+        add_throughput_metrics(self, metrics)  # train_tokens_per_second, train_mfu
         self._memory_tracker.stop("train", metrics)
         self.log(metrics)
         if self.args.load_best_model_at_end and self.state.best_model_checkpoint is not None:
