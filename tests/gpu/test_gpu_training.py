@@ -141,9 +141,7 @@ def test_resume_on_cuda_is_exact_with_deterministic_algorithms(tmp_path, determi
     extra = {precision: True} if precision else {}
     if precision == "bf16" and not torch.cuda.is_bf16_supported():
         pytest.skip("this GPU has no bf16")
-    full = make_trainer(
-        tmp_path, max_steps=8, save_strategy="steps", save_steps=4, seed=7, **extra
-    )
+    full = make_trainer(tmp_path, max_steps=8, save_strategy="steps", save_steps=4, seed=7, **extra)
     full.train()
     expected = weights(full.model)
     resumed = make_trainer(tmp_path / "again", max_steps=8, seed=7, **extra)
@@ -186,9 +184,7 @@ def test_dataloader_pin_memory_on_cuda(tmp_path, pin):
 @pytest.mark.parametrize("accumulation", [None, 2])
 def test_evaluate_and_predict_gather_on_the_device(tmp_path, accumulation):
     model = DropoutMLP()
-    trainer = make_trainer(
-        tmp_path, model, max_steps=1, eval_accumulation_steps=accumulation
-    )
+    trainer = make_trainer(tmp_path, model, max_steps=1, eval_accumulation_steps=accumulation)
     devices: list[str] = []
     step = trainer.prediction_step
 
@@ -202,7 +198,9 @@ def test_evaluate_and_predict_gather_on_the_device(tmp_path, accumulation):
 
     def compute_metrics(prediction):
         seen["type"] = type(prediction.predictions).__name__
-        return {"accuracy": float((prediction.predictions.argmax(-1) == prediction.label_ids).mean())}
+        return {
+            "accuracy": float((prediction.predictions.argmax(-1) == prediction.label_ids).mean())
+        }
 
     trainer.compute_metrics = compute_metrics
     metrics = trainer.evaluate()

@@ -14,22 +14,23 @@ out-of-memory or a hang stops that row only and peak memory is the run's own).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import resource
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from tools.bench.contenders import _quiet, decay_groups, linear_schedule, trainer_api
 from tools.bench.gpt124m import (
+    GPT,
     GPT2_SMALL,
     PACKED_ATTENTION,
-    GPT,
     GPTShape,
     PadToLongest,
     token_data,
@@ -169,6 +170,9 @@ def run_trainer(
     with tempfile.TemporaryDirectory() as out:
         kw = trainer_kwargs(out, batch or size.batch, steps or size.steps, device)
         kw["torch_compile"] = compile
+        # Another transformers version may lack a field (use_cpu, ...): leave those out.
+        known = {f.name for f in dataclasses.fields(TrainingArguments)}
+        kw = {k: v for k, v in kw.items() if k in known}
         extra = {"data_collator": collate} if collate is not None else {}
         trainer = Trainer(
             model=model, args=TrainingArguments(**kw), train_dataset=data, callbacks=[Tick()],
