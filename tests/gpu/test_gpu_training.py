@@ -99,7 +99,9 @@ def test_mixed_precision_trains_under_autocast_on_cuda(tmp_path, precision):
         pytest.skip("this GPU has no bf16")
     model = DropoutMLP()
     seen = _output_dtypes(model)
-    trainer = make_trainer(tmp_path, model, max_steps=12, logging_steps=4, **{precision: True})
+    trainer = make_trainer(
+        tmp_path, model, max_steps=12, logging_steps=4, learning_rate=1e-2, **{precision: True}
+    )
     first = trainer.evaluate()["eval_loss"]
     result = trainer.train()
     assert next(trainer.model.parameters()).device.type == "cuda"
@@ -234,11 +236,11 @@ def test_batch_eval_metrics_see_device_tensors(tmp_path):
 # ---------------------------------------------------------------------------------- checkpoints
 
 
-def test_background_checkpoints_snapshot_gpu_tensors(tmp_path):
+def test_background_checkpoints_snapshot_gpu_tensors(tmp_path, deterministic):
     from safetensors.torch import load_file
     from trainer_loop import BackgroundCheckpointing
 
-    runs = {}
+    runs, final = {}, {}
     for name, callbacks in (("blocking", None), ("background", [BackgroundCheckpointing()])):
         trainer = make_trainer(
             tmp_path / name, max_steps=6, save_strategy="steps", save_steps=2, seed=3,
@@ -246,6 +248,8 @@ def test_background_checkpoints_snapshot_gpu_tensors(tmp_path):
         )  # fmt: skip
         trainer.train()
         runs[name] = tmp_path / name / "out"
+        final[name] = weights(trainer.model)
+    assert_same_weights(final["blocking"], final["background"])
     for step in (2, 4, 6):
         folders = {k: v / f"checkpoint-{step}" for k, v in runs.items()}
         a = load_file(folders["blocking"] / "model.safetensors")
@@ -253,11 +257,15 @@ def test_background_checkpoints_snapshot_gpu_tensors(tmp_path):
         assert_same_weights(a, b)  # the weights of that step, not of a later one
         oa = torch.load(folders["blocking"] / "optimizer.pt", weights_only=False)
         ob = torch.load(folders["background"] / "optimizer.pt", weights_only=False)
+        assert oa["state"].keys() == ob["state"].keys()
         for key, state in oa["state"].items():
             for name, value in state.items():
                 if isinstance(value, torch.Tensor):
                     assert torch.equal(value.cpu(), ob["state"][key][name].cpu()), (step, name)
-                    assert ob["state"][key][name].device.type == "cpu"
+    # Resuming on the GPU from a background checkpoint ends where the whole run ended.
+    resumed = make_trainer(tmp_path / "resumed", max_steps=6, seed=3)
+    resumed.train(resume_from_checkpoint=str(runs["background"] / "checkpoint-4"))
+    assert_same_weights(weights(resumed.model), final["blocking"])
 
 
 # ---------------------------------------------------------------------------------- compile

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -96,3 +97,23 @@ def test_verdicts_read_the_targets_on_the_compiled_rows():
     assert found["compiled trainer MFU"].endswith("PASS")
     assert found["eager trainer MFU"].endswith("FAIL")
     assert "eager trainer/raw" not in found
+
+
+def test_packed_rows_attend_within_each_example():
+    from trainer_data import DataCollatorWithFlattening
+
+    from tools.bench.gpt124m import GPT, TINY
+
+    model = GPT(TINY).eval()
+    examples = [{"input_ids": list(range(1, 9))}, {"input_ids": list(range(3, 20))}]
+    packed = DataCollatorWithFlattening(return_flash_attn_kwargs=True)(examples)
+    out = model(**packed)
+    assert out["loss"] > 0
+    start = 0
+    for example in examples:
+        ids = example["input_ids"]
+        alone = model(input_ids=torch.tensor([ids]))["logits"][0]
+        torch.testing.assert_close(
+            out["logits"][0, start : start + len(ids)], alone, atol=1e-5, rtol=1e-5
+        )
+        start += len(ids)

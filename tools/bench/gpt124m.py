@@ -56,24 +56,50 @@ def _varlen_call():
     return None
 
 
-def packed_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cu: torch.Tensor, mx: int):
-    """Causal attention within each example of one packed row; q/k/v are ``(tokens, heads, dim)``."""
-    if q.is_cuda and PACKED_ATTENTION.get("path") != "per-example sdpa":
-        call = _varlen_call()
-        if call is not None:
-            try:
-                out = call(q, k, v, cu.to(torch.int32), int(mx))
-                PACKED_ATTENTION["path"] = "varlen"
-                return out
-            except Exception as exc:  # an unsupported dtype, head size or build
-                PACKED_ATTENTION["varlen_error"] = f"{type(exc).__name__}: {exc}"[:300]
-    PACKED_ATTENTION["path"] = "per-example sdpa"
+def _per_example(q, k, v, cu: torch.Tensor) -> torch.Tensor:
     outs = []
     bounds = cu.tolist()
     for start, end in zip(bounds[:-1], bounds[1:]):
         part = [t[start:end].transpose(0, 1) for t in (q, k, v)]  # (heads, len, dim)
         outs.append(F.scaled_dot_product_attention(*part, is_causal=True).transpose(0, 1))
     return torch.cat(outs)
+
+
+_VARLEN: dict[str, Any] = {}
+
+
+def _working_varlen(dtype: torch.dtype, device: torch.device):
+    """The varlen call once it has run forward and backward here and matched per-example SDPA."""
+    if "call" not in _VARLEN:
+        call = _varlen_call()
+        if call is not None:
+            try:
+                g = torch.Generator(device=device).manual_seed(0)
+                q, k, v = (
+                    torch.randn(12, 2, 64, device=device, dtype=dtype, generator=g).requires_grad_()
+                    for _ in range(3)
+                )
+                cu = torch.tensor([0, 5, 12], device=device, dtype=torch.int32)
+                out = call(q, k, v, cu, 7)
+                out.float().sum().backward()
+                ref = _per_example(q.detach(), k.detach(), v.detach(), cu)
+                if not torch.allclose(out.float(), ref.float(), atol=3e-2, rtol=3e-2):
+                    raise ValueError("varlen_attn does not match causal SDPA per example")
+            except Exception as exc:  # an unsupported dtype, head size, build or semantics
+                PACKED_ATTENTION["varlen_error"] = f"{type(exc).__name__}: {exc}"[:300]
+                call = None
+        _VARLEN["call"] = call
+    return _VARLEN["call"]
+
+
+def packed_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cu: torch.Tensor, mx: int):
+    """Causal attention within each example of one packed row; q/k/v are ``(tokens, heads, dim)``."""
+    call = _working_varlen(q.dtype, q.device) if q.is_cuda else None
+    if call is not None:
+        PACKED_ATTENTION["path"] = "varlen"
+        return call(q, k, v, cu.to(torch.int32), int(mx))
+    PACKED_ATTENTION["path"] = "per-example sdpa"
+    return _per_example(q, k, v, cu)
 
 
 class Block(nn.Module):
