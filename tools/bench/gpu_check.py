@@ -61,7 +61,7 @@ class Check:
     def __init__(self, out: Path, dry_run: bool, budget_s: float, isolate: bool):
         self.out, self.dry_run, self.isolate = out, dry_run, isolate
         self.deadline = time.monotonic() + budget_s
-        self.log_file = open(out / "gpu-check.log", "a", encoding="utf-8")  # noqa: SIM115
+        self.log_file = open(out / "gpu-check.log", "w", encoding="utf-8")  # noqa: SIM115
         self.result: dict[str, Any] = {
             "device": "cpu",
             "torch": "",
@@ -146,6 +146,7 @@ class Check:
         if limit < 30:
             return {"status": "skipped", "reason": "no time left"}
         xml = self.out / "gpu-tests.xml"
+        xml.unlink(missing_ok=True)
         paths = [p for p in GPU_TESTS if (ROOT / p).exists()]
         cmd = [
             sys.executable, "-m", "pytest", "-m", "gpu", "-v", "-rfEs", "--timeout", "120",

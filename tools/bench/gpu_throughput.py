@@ -196,6 +196,11 @@ def run_lightning(model, data, size: RunSize, device: str, compile: bool, clock:
         def training_step(self, batch, batch_idx):
             return self.forward_fn(**batch)["loss"]
 
+        def on_before_optimizer_step(self, optimizer):
+            # Lightning refuses gradient_clip_val with a fused optimizer under AMP (the optimizer
+            # could unscale internally); bf16 has no scaler, so clip here as the others do.
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), MAX_GRAD_NORM)
+
         def configure_optimizers(self):
             opt = torch.optim.AdamW(decay_groups(self.model, WEIGHT_DECAY), lr=LR, fused=True)
             sched = linear_schedule(opt, size.steps)
@@ -210,7 +215,6 @@ def run_lightning(model, data, size: RunSize, device: str, compile: bool, clock:
         devices=1,
         precision="bf16-mixed",
         max_steps=size.steps,
-        gradient_clip_val=MAX_GRAD_NORM,
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
