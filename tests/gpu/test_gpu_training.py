@@ -172,15 +172,23 @@ def test_cuda_rng_state_round_trips_through_a_checkpoint(tmp_path):
 # ---------------------------------------------------------------------------------- data
 
 
-@pytest.mark.parametrize("pin", [True, False])
-def test_dataloader_pin_memory_on_cuda(tmp_path, pin):
-    trainer = make_trainer(tmp_path, max_steps=1, dataloader_pin_memory=pin)
-    loader = trainer.get_train_dataloader()
-    assert loader.pin_memory is pin
-    batch = next(iter(loader))
-    assert batch["x"].device.type == "cuda"  # copied to the device by the prepared loader
-    trainer.train()
-    assert trainer.state.global_step == 1
+def test_pinned_memory_and_non_blocking_copies_train_the_same(tmp_path, deterministic):
+    final = {}
+    for pin, non_blocking in ((False, False), (True, False), (True, True)):
+        trainer = make_trainer(
+            tmp_path / f"{pin}-{non_blocking}", max_steps=4, seed=11,
+            dataloader_pin_memory=pin, accelerator_config={"non_blocking": non_blocking},
+        )  # fmt: skip
+        loader = trainer.get_train_dataloader()
+        assert loader.pin_memory is pin
+        assert trainer.accelerator.non_blocking is non_blocking
+        batch = next(iter(loader))
+        assert batch["x"].device.type == "cuda"  # copied to the device by the prepared loader
+        trainer.train()
+        final[(pin, non_blocking)] = weights(trainer.model)
+    reference = final[(False, False)]
+    for weights_of_run in final.values():
+        assert_same_weights(weights_of_run, reference)
 
 
 @pytest.mark.parametrize("accumulation", [None, 2])
