@@ -336,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="tiny sizes on the CPU, no compile")
     parser.add_argument("--out", default=os.environ.get("OUT") or "gpu-check-out")
-    parser.add_argument("--budget", type=float, default=None, help="seconds (default 420; dry 120)")
+    parser.add_argument("--budget", type=float, default=None, help="seconds (default 380; dry 120)")
     parser.add_argument("--sections", default=",".join(SECTIONS))
     parser.add_argument(
         "--isolate",
@@ -347,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    budget = args.budget if args.budget is not None else (120.0 if args.dry_run else 420.0)
+    budget = args.budget if args.budget is not None else (120.0 if args.dry_run else 380.0)
     isolate = (args.isolate or ("no" if args.dry_run else "yes")) == "yes"
     sections = [s for s in args.sections.split(",") if s]
     unknown = set(sections) - {"tests", "throughput", "packing"}
