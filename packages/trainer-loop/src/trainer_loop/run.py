@@ -128,6 +128,9 @@ class Run:
     - ``scheduler_per_update``: the schedule steps after each update (not ``ReduceLROnPlateau``);
     - ``fused_backward``: the LOMO/AdaLomo optimizer that updates inside its backward, or None.
 
+    ``initial_tokens_seen`` and ``initial_total_flos`` are the state's counts when the run
+    started, so throughput covers this run only (a resumed run counts from where it resumed).
+
     The moving part is the ``loss`` window, the ``nonfinite`` watch, ``accumulation`` (micro-batches
     in the current optimizer step) and ``last_best_step`` (the step of the last improvement of
     ``metric_for_best_model``).
@@ -141,6 +144,7 @@ class Run:
         "batches_to_skip",
         "start_time",
         "initial_tokens_seen",
+        "initial_total_flos",
         "loss",
         "nonfinite",
         "accumulation",
@@ -160,6 +164,7 @@ class Run:
         self.batches_to_skip = 0
         self.start_time = time.time()
         self.initial_tokens_seen = 0
+        self.initial_total_flos = 0.0
         self.loss: LossWindow | None = None
         self.nonfinite: Any = None
         self.accumulation = 1

@@ -24,6 +24,7 @@ from ..checkpointing.background import wait_for_writer
 from ..checkpointing.folders import resolve_resume_checkpoint
 from ..hooks import overrides
 from ..metrics import speed_metrics
+from ..reporting.throughput import add_throughput_metrics
 from ..results import TRAINER_STATE_NAME, TrainOutput
 from ..run import LossWindow, Run, RunPlan
 from ..state import TrainerState
@@ -135,6 +136,7 @@ class TrainingLoopMixin(RunSetupMixin):
 
         run.start_time = time.time()
         run.initial_tokens_seen = self.state.num_input_tokens_seen
+        run.initial_total_flos = self.state.total_flos
         run.loss = LossWindow(args.device, self.state.global_step, args.logging_nan_inf_filter)
         saved_window = (
             self._saved_loss_window(resume_from_checkpoint) if resume_from_checkpoint else None
@@ -339,6 +341,17 @@ class TrainingLoopMixin(RunSetupMixin):
         self.store_flos()
         metrics["total_flos"] = self.state.total_flos
         metrics["train_loss"] = train_loss
+        run = self._run
+        counts_tokens = str(self.args.include_num_input_tokens_seen) not in ("no", "False")
+        add_throughput_metrics(  # train_tokens_per_second, train_mfu
+            metrics,
+            tokens_seen=self.state.num_input_tokens_seen - run.initial_tokens_seen
+            if counts_tokens
+            else None,
+            flos=self.state.total_flos - run.initial_total_flos,
+            device=self.args.device,
+            processes=self.accelerator.num_processes,
+        )
         self._memory_stop("train", metrics)
         self.log(metrics)
         if self.args.load_best_model_at_end and self.state.best_model_checkpoint is not None:
