@@ -134,22 +134,7 @@ class TrainingLoopMixin(RunSetupMixin):
             model,
         )
 
-        run.start_time = time.time()
-        run.initial_tokens_seen = self.state.num_input_tokens_seen
-        run.initial_total_flos = self.state.total_flos
-        run.loss = LossWindow(args.device, self.state.global_step, args.logging_nan_inf_filter)
-        saved_window = (
-            self._saved_loss_window(resume_from_checkpoint) if resume_from_checkpoint else None
-        )
-        if saved_window is not None:
-            run.loss.restore(saved_window)
-        run.nonfinite = NonFiniteWatch(resumed_from=resume_from_checkpoint)
-        self._start_model_lists(
-            model,
-            lists_allowed=self.accelerator.num_processes == 1
-            and not self.is_deepspeed_enabled
-            and not self.is_fsdp_enabled,
-        )
+        self._start_run(run, model)
         self.control = self.callback_handler.on_train_begin(args, self.state, self.control)
         if args.eval_on_start:
             self._evaluate(trial, ignore_keys_for_eval, skip_scheduler=True)
@@ -172,6 +157,26 @@ class TrainingLoopMixin(RunSetupMixin):
             if self.control.should_training_stop:
                 break
         return self._finalize_training(trial, plan.num_train_samples, run.start_time)
+
+    def _start_run(self, run: Run, model) -> None:
+        """Start the clock and the counts, the loss window (continued from the checkpoint's) and
+        the non-finite watch; take the model's module and parameter lists afresh."""
+        run.start_time = time.time()
+        run.initial_tokens_seen = self.state.num_input_tokens_seen
+        run.initial_total_flos = self.state.total_flos
+        run.loss = LossWindow(
+            self.args.device, self.state.global_step, self.args.logging_nan_inf_filter
+        )
+        saved_window = self._saved_loss_window(run.checkpoint) if run.checkpoint else None
+        if saved_window is not None:
+            run.loss.restore(saved_window)
+        run.nonfinite = NonFiniteWatch(resumed_from=run.checkpoint)
+        self._start_model_lists(
+            model,
+            lists_allowed=self.accelerator.num_processes == 1
+            and not self.is_deepspeed_enabled
+            and not self.is_fsdp_enabled,
+        )
 
     def _run_epoch(
         self,
