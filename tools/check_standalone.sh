@@ -7,7 +7,8 @@
 # By default the environments hold the versions pinned in uv.lock. With --lowest, each package's
 # direct dependencies (its own and those of the siblings it pulls in, with the extras listed in
 # lowest_extras below) are resolved at the lowest versions its pyproject.toml allows, so a lower
-# bound that no longer works fails here. PACKAGE names limit the run to those packages.
+# bound that no longer works fails here (tools/lowest_bounds.py holds each direct dependency at its
+# bound, which the resolution alone may not do). PACKAGE names limit the run to those packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -44,9 +45,16 @@ for name in "${packages[@]}"; do
     module=${name//-/_}
     env="$root/$name"
     if [ "$mode" = lowest ]; then
+        target="$name$(lowest_extras "$name")"
+        uv run --no-sync python -m tools.lowest_bounds "$target" > "$root/$name.constraints"
         uv venv --quiet --python "$python_version" "$env"
-        VIRTUAL_ENV="$env" uv pip install --quiet --resolution lowest-direct \
-            "$repo/packages/$name$(lowest_extras "$name")"
+        if ! VIRTUAL_ENV="$env" uv pip install --quiet --resolution lowest-direct \
+            -c "$root/$name.constraints" "$repo/packages/$target"; then
+            status=1
+            echo "FAILED: $target does not install at its lower bounds: $(tr '\n' ' ' < "$root/$name.constraints")"
+            rm -rf "$env"
+            continue
+        fi
         VIRTUAL_ENV="$env" uv pip install --quiet pytest pytest-timeout
         # What the lower bounds resolved to, for the log.
         VIRTUAL_ENV="$env" uv pip freeze --quiet | grep -v -E '^(nvidia-|trainer)' | tr '\n' ' '
