@@ -43,8 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PARTS = ("major", "minor", "patch")
 
 # The `version = "..."` line of a pyproject's [project] table; the first such line of the file.
-PYPROJECT_VERSION = re.compile(r'^version\s*=\s*"(?P<version>[^"]+)"\s*$', re.M)
-INIT_VERSION = re.compile(r'^__version__\s*=\s*"(?P<version>[^"]+)"\s*$', re.M)
+PYPROJECT_VERSION = re.compile(r'^version[ \t]*=[ \t]*"(?P<version>[^"]+)"[ \t]*$', re.M)
+INIT_VERSION = re.compile(r'^__version__[ \t]*=[ \t]*"(?P<version>[^"]+)"[ \t]*$', re.M)
 UNRELEASED = re.compile(r"^## \[Unreleased\][^\n]*\n", re.M)
 NEXT_SECTION = re.compile(r"^## ", re.M)
 
