@@ -60,12 +60,10 @@ def newer(root: Path, first: str, second: str) -> str:
 
 def last_release(root: Path, directory: str, version: str) -> str:
     """The commit of the package's last release ('' when git knows none)."""
-    bumped = git(
-        root, "log", "-1", "--format=%H", "-G", r"^version\s*=", "--", f"{directory}/pyproject.toml"
-    )
-    headed = git(
-        root, "log", "-1", "--format=%H", "-S", f"## [{version}]", "--", f"{directory}/CHANGELOG.md"
-    )
+    pyproject, changelog = f"{directory}/pyproject.toml", f"{directory}/CHANGELOG.md"
+    version_line = r"^version[[:space:]]*="
+    bumped = git(root, "log", "-1", "--format=%H", "-G", version_line, "--", pyproject)
+    headed = git(root, "log", "-1", "--format=%H", "-S", f"## [{version}]", "--", changelog)
     return newer(root, bumped, headed)
 
 
