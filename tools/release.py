@@ -19,8 +19,9 @@ Steps, for package NAME and part major|minor|patch:
    uv could not resolve the workspace then.
 
 Exit status: 0 when released and every range admits the new version; 1 when the files were
-updated but some ranges must be widened (widen them, then run ``uv lock``); 2 when nothing was
-changed (bad arguments, versions that disagree, an empty Unreleased section).
+updated but some ranges must be widened (widen them, then run ``uv lock``) or uv.lock could not be
+refreshed; 2 when nothing was changed (bad arguments, versions that disagree, an empty Unreleased
+section).
 """
 
 from __future__ import annotations
@@ -175,8 +176,13 @@ def narrow_ranges(
 
 def widened(requirement: Requirement, version: str) -> str:
     """The requirement with its upper bound moved so that it admits ``version``."""
-    lower = [s for s in requirement.specifier if s.operator in (">=", ">", "~=", "==")]
-    floor = ",".join(str(s) for s in lower if s.operator != "==") or f">={version}"
+    # ~= carries its own upper bound; keep only the lower one it implies.
+    lower = [
+        f">={s.version}" if s.operator == "~=" else str(s)
+        for s in requirement.specifier
+        if s.operator in (">=", ">", "~=")
+    ]
+    floor = ",".join(lower) or f">={version}"
     extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
     return f"{requirement.name}{extras}{floor},<{compatible_upper(version)}"
 
@@ -248,7 +254,11 @@ def release(
         return 1
     print(f"Every sibling range admits {package.name} {new}.", file=out)
     if not dry_run and lock:
-        print(refresh_lock(root), file=out)
+        try:
+            print(refresh_lock(root), file=out)
+        except ReleaseError as exc:
+            print(f"release: version and changelog written, but {exc}", file=sys.stderr)
+            return 1
     if not dry_run:
         print(
             f"Next: review and commit, e.g. git commit -am 'Release {package.name} {new}'",
