@@ -132,8 +132,11 @@ class TinyGPT(nn.Module):
         if seed is not None:
             generator.manual_seed(seed)
         ids = input_ids
+        # the output at the last position is never trained (the loss predicts token t+1 at t, so
+        # a full-length block has no target for its last position): keep the window one shorter
+        context = max(1, self.config.n_positions - 1)
         for _ in range(max_new_tokens):
-            window = ids[:, -self.config.n_positions :]
+            window = ids[:, -context:]
             logits = self(window)["logits"][:, -1, :] / max(temperature, 1e-5)
             if top_k is not None:
                 cutoff = torch.topk(logits, min(top_k, logits.shape[-1])).values[:, -1:]
