@@ -27,6 +27,9 @@ class TinyGPTConfig:
     n_layer: int = 2
     n_head: int = 4
     dropout: float = 0.1
+    # dropout on the attention weights; None: the same as ``dropout``. On CPU, attention with
+    # dropout cannot use the fused kernel and costs about twice as much as without.
+    attn_dropout: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The sizes as a plain mapping (written next to the weights as ``config.json``)."""
@@ -47,7 +50,7 @@ class _Block(nn.Module):
             nn.Linear(4 * config.n_embd, config.n_embd),
         )
         self.dropout = nn.Dropout(config.dropout)
-        self.attn_dropout = config.dropout
+        self.attn_dropout = config.dropout if config.attn_dropout is None else config.attn_dropout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, length, width = x.shape
