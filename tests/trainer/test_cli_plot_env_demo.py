@@ -97,6 +97,16 @@ def test_sampling_never_reads_the_untrained_last_position():
     assert max(seen) == 7
 
 
+def test_attention_dropout_follows_dropout_unless_set():
+    pytest.importorskip("torch")
+    from trainer.tiny_gpt import build_tiny_gpt
+
+    sizes = {"vocab_size": 257, "n_positions": 8, "n_embd": 16, "n_layer": 1, "n_head": 2}
+    assert build_tiny_gpt(**sizes, dropout=0.2).blocks[0].attn_dropout == 0.2
+    tuned = build_tiny_gpt(**sizes, dropout=0.2, attn_dropout=0.0)
+    assert tuned.blocks[0].attn_dropout == 0.0 and tuned.config.to_dict()["attn_dropout"] == 0.0
+
+
 @pytest.mark.slow
 def test_main_demo_lowers_perplexity_and_writes_everything(tmp_path, capsys):
     pytest.importorskip("datasets")
