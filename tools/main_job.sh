@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's main job: install the workspace (first time only) and fine-tune the bundled tiny
-# GPT on the bundled text (`trainer demo`; about a minute on two CPU cores). Arguments go to
+# GPT on the bundled text (`trainer demo`; under two minutes on two CPU cores). Arguments go to
 # `trainer demo`, e.g. --output-dir DIR or --max-steps N.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -67,10 +67,51 @@ def test_demo_data_ships_inside_the_package():
     assert 10_000 < lm_demo.CORPUS.stat().st_size < 500_000
 
 
+def test_the_demo_result_line_reads_back():
+    from trainer import lm_demo
+
+    printed = "...\neval perplexity per byte: 258.7 before training, 5.4 after\nFinal model: ...\n"
+    assert lm_demo.read_result(printed) == (258.7, 5.4)
+    with pytest.raises(ValueError, match="before training"):
+        lm_demo.read_result("Evaluation perplexity: 258.7 before training, 5.4 after.")
+
+
+def test_known_words_counts_sample_words_found_in_the_text():
+    from trainer import lm_demo
+
+    text = "The keeper lights the lamp at sunset."
+    # the prompt is not counted, nor the last word (the sample may stop inside it)
+    assert lm_demo.known_words("The lighthouse keeper lights zzq lamp wi", text) == (3, 4)
+
+
+def test_sampling_never_reads_the_untrained_last_position():
+    torch = pytest.importorskip("torch")
+    from trainer.tiny_gpt import build_tiny_gpt
+
+    model = build_tiny_gpt(vocab_size=257, n_positions=8, n_embd=16, n_layer=1, n_head=2)
+    seen = []
+    model.register_forward_pre_hook(lambda _module, args: seen.append(args[0].shape[1]))
+    out = model.generate(torch.tensor([[1, 2, 3]]), max_new_tokens=12, seed=0)
+    assert out.shape == (1, 15)
+    # the loss predicts token t+1 at position t, so position 7 of an 8-token block has no target
+    assert max(seen) == 7
+
+
+def test_attention_dropout_follows_dropout_unless_set():
+    pytest.importorskip("torch")
+    from trainer.tiny_gpt import build_tiny_gpt
+
+    sizes = {"vocab_size": 257, "n_positions": 8, "n_embd": 16, "n_layer": 1, "n_head": 2}
+    assert build_tiny_gpt(**sizes, dropout=0.2).blocks[0].attn_dropout == 0.2
+    tuned = build_tiny_gpt(**sizes, dropout=0.2, attn_dropout=0.0)
+    assert tuned.blocks[0].attn_dropout == 0.0 and tuned.config.to_dict()["attn_dropout"] == 0.0
+
+
 @pytest.mark.slow
 def test_main_demo_lowers_perplexity_and_writes_everything(tmp_path, capsys):
     pytest.importorskip("datasets")
     import torch
+    from trainer import lm_demo
 
     out = tmp_path / "demo"
     threads = torch.get_num_threads()
@@ -82,6 +123,11 @@ def test_main_demo_lowers_perplexity_and_writes_everything(tmp_path, capsys):
     printed = capsys.readouterr().out
     metrics = json.loads((out / "demo_results.json").read_text())
     assert metrics["perplexity_after"] < metrics["perplexity_before"] / 5
+    # scripts read the result from the printed line
+    before, after = lm_demo.read_result(printed)
+    assert before == pytest.approx(metrics["perplexity_before"], abs=0.05)
+    assert after == pytest.approx(metrics["perplexity_after"], abs=0.05)
+    assert 200 < before < 320  # a fresh model guesses among 257 tokens
     assert "Before training" in printed and "After training" in printed
     assert (out / "model.safetensors").is_file()
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-30", "checkpoint-40"]

@@ -209,7 +209,8 @@ def build_train_dataloader(
         args: ``TrainingArguments`` (or any object with the same field names).
         model: when given and ``args.remove_unused_columns`` is true, inputs its ``forward`` does
             not accept are dropped (columns of a ``datasets`` dataset, keys of other examples).
-        world_size, process_index: data-parallel size and rank; each process gets its own shard.
+        world_size: number of data-parallel processes; each gets its own shard.
+        process_index: this process's data-parallel rank (which shard it reads).
         generator_seed: shuffle seed; default ``args.data_seed``, else ``args.seed`` (what the
             transformers Trainer ends up with after ``set_seed(args.seed)``).
         batch_size: per-process batch size; default ``args.train_batch_size``.

@@ -37,7 +37,9 @@ class DataCollatorWithFlattening(DefaultDataCollator):
         return_flash_attn_kwargs: add ``cu_seq_lens_q``/``cu_seq_lens_k`` (cumulative lengths,
             int32) and ``max_length_q``/``max_length_k`` (Python ints).
         return_seq_idx: add ``seq_idx``, the example index of every token (int32).
-        return_tensors: ``"pt"`` (default) or ``"np"``.
+
+    ``return_tensors`` (``"pt"``, the default, or ``"np"``) is passed on to
+    :class:`DefaultDataCollator`, as are any other arguments.
 
     The model's attention must understand packed sequences; an ordinary causal mask lets tokens
     attend across example boundaries.

@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
         "--max-steps",
         type=int,
         default=None,
-        help="training steps (default: lm 300, moons 8 epochs)",
+        help="training steps (default: lm 600, moons 8 epochs)",
     )
     train = commands.add_parser("train", help="train a model on data files, as a config says")
     train.add_argument("config", help="a YAML or JSON file with task, model, data, training")
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from trainer import lm_demo
 
-            steps = 300 if options.max_steps is None else options.max_steps
+            steps = lm_demo.STEPS if options.max_steps is None else options.max_steps
             if steps < 4:
                 raise SystemExit(f"--max-steps={steps}: use at least 4")
             lm_demo.run(options.output_dir or "output/harbour-gpt", steps)

@@ -19,7 +19,7 @@ from torch.nn import functional as F
 
 @dataclass
 class TinyGPTConfig:
-    """Sizes of a :class:`TinyGPT`; the defaults train in about a minute on two CPU cores."""
+    """Sizes of a :class:`TinyGPT` (``trainer demo`` uses ``n_embd=128``, ``attn_dropout=0.0``)."""
 
     vocab_size: int = 257
     n_positions: int = 128
@@ -27,6 +27,9 @@ class TinyGPTConfig:
     n_layer: int = 2
     n_head: int = 4
     dropout: float = 0.1
+    # dropout on the attention weights; None: the same as ``dropout``. On CPU, attention with
+    # dropout cannot use the fused kernel and costs about twice as much as without.
+    attn_dropout: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The sizes as a plain mapping (written next to the weights as ``config.json``)."""
@@ -47,7 +50,7 @@ class _Block(nn.Module):
             nn.Linear(4 * config.n_embd, config.n_embd),
         )
         self.dropout = nn.Dropout(config.dropout)
-        self.attn_dropout = config.dropout
+        self.attn_dropout = config.dropout if config.attn_dropout is None else config.attn_dropout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, length, width = x.shape
@@ -132,8 +135,11 @@ class TinyGPT(nn.Module):
         if seed is not None:
             generator.manual_seed(seed)
         ids = input_ids
+        # the output at the last position is never trained (the loss predicts token t+1 at t, so
+        # a full-length block has no target for its last position): keep the window one shorter
+        context = max(1, self.config.n_positions - 1)
         for _ in range(max_new_tokens):
-            window = ids[:, -self.config.n_positions :]
+            window = ids[:, -context:]
             logits = self(window)["logits"][:, -1, :] / max(temperature, 1e-5)
             if top_k is not None:
                 cutoff = torch.topk(logits, min(top_k, logits.shape[-1])).values[:, -1:]
