@@ -22,6 +22,8 @@ import logging
 import sys
 from typing import Any
 
+from ._log_route import route_to_transformers, stop_routing
+
 logger = logging.getLogger(__name__)
 
 #: The names replaced: each resolves to the ``trainer`` export of the same name.
@@ -76,7 +78,10 @@ def install_as_transformers() -> None:
 
     Call it before importing the library that subclasses them. Calling it again does nothing.
     Afterwards ``isinstance(trainer, transformers.Trainer)`` holds for this project's trainers, and
-    ``from transformers import Trainer`` returns :class:`trainer.Trainer`.
+    ``from transformers import Trainer`` returns :class:`trainer.Trainer`. The project's log records
+    then go out through the matching transformers loggers (``transformers.trainer``,
+    ``transformers.trainer_callback``, ...), so ``transformers.logging``'s verbosity, handlers and
+    captures apply to them, and a Trainer's ``log_level`` sets transformers' verbosity.
     """
     try:
         importlib.import_module("transformers")
@@ -113,6 +118,9 @@ def install_as_transformers() -> None:
                 continue
             _originals[key] = (module, name, current)
             setattr(module, name, replacement)
+    from trainer_loop.reporting.log_setup import PACKAGE_LOGGERS
+
+    route_to_transformers(PACKAGE_LOGGERS)
 
 
 def restore_transformers() -> None:
@@ -123,6 +131,7 @@ def restore_transformers() -> None:
         else:
             setattr(module, name, original)
         del _originals[key]
+    stop_routing()
 
 
 def is_installed() -> bool:
