@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -262,32 +263,52 @@ def _accelerator_config(args: Any) -> None:
     from .accelerator_config import AcceleratorConfig
 
     value = args.accelerator_config
-    if isinstance(value, AcceleratorConfig):
-        return
+    if not isinstance(value, AcceleratorConfig):
+        args.accelerator_config = _as_accelerator_config(value)
+    if args.accelerator_config.use_configured_state and not _process_state_exists():
+        raise ValueError(
+            "accelerator_config: use_configured_state=True reuses the accelerate state of this "
+            "process, and there is none yet: create an `Accelerator` or `PartialState` before "
+            "the TrainingArguments, or leave use_configured_state=False. (Passing "
+            "`'use_configured_state':True` to the AcceleratorConfig requires a pre-configured "
+            "`AcceleratorState` or `PartialState` to be defined before calling `TrainingArguments`.)"
+        )
+
+
+def _process_state_exists() -> bool:
+    """Whether accelerate's process state was set up (without importing accelerate)."""
+    state = sys.modules.get("accelerate.state")
+    partial = getattr(state, "PartialState", None)
+    return bool(getattr(partial, "_shared_state", None))
+
+
+def _as_accelerator_config(value: Any) -> Any:
+    from .accelerator_config import AcceleratorConfig
+
     if isinstance(value, type):
         raise NotImplementedError(
-            f"accelerator_config={value!r} is a class; pass an instance such as "
+            f"accelerator_config={value!r} is a class: Tried passing in a callable to "
+            "`accelerator_config`, but this is not supported. Pass an instance such as "
             "AcceleratorConfig(), a dict, a JSON string or the path of a JSON/YAML file."
         )
     if value is None:
-        args.accelerator_config = AcceleratorConfig()
-    elif isinstance(value, (str, os.PathLike)):
-        args.accelerator_config = AcceleratorConfig.from_json_file(value)
-    elif isinstance(value, Mapping):
-        args.accelerator_config = AcceleratorConfig.from_dict(value)
-    elif dataclasses.is_dataclass(value) or hasattr(value, "to_dict"):
+        return AcceleratorConfig()
+    if isinstance(value, (str, os.PathLike)):
+        return AcceleratorConfig.from_json_file(value)
+    if isinstance(value, Mapping):
+        return AcceleratorConfig.from_dict(value)
+    if dataclasses.is_dataclass(value) or hasattr(value, "to_dict"):
         fields = (
             {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
             if dataclasses.is_dataclass(value)
             else value.to_dict()
         )
-        args.accelerator_config = AcceleratorConfig.from_dict(fields)
-    else:
-        raise invalid_value(
-            "accelerator_config",
-            value,
-            "expected a dict, an AcceleratorConfig, a JSON string or the path of a JSON/YAML file",
-        )
+        return AcceleratorConfig.from_dict(fields)
+    raise invalid_value(
+        "accelerator_config",
+        value,
+        "expected a dict, an AcceleratorConfig, a JSON string or the path of a JSON/YAML file",
+    )
 
 
 def _check_deepspeed(args: Any) -> None:

@@ -123,8 +123,10 @@ def _gradient_accumulation_plugin(args: Any, config: dict[str, Any]) -> Gradient
     if "num_steps" in kwargs:
         if steps > 1:
             raise ValueError(
-                "Both `accelerator_config.gradient_accumulation_kwargs['num_steps']` and "
-                f"`gradient_accumulation_steps={steps}` are set; set only one of them."
+                "The `AcceleratorConfig`'s `num_steps` is set but `gradient_accumulation_steps` "
+                f"is greater than 1: accelerator_config.gradient_accumulation_kwargs['num_steps']="
+                f"{kwargs['num_steps']!r} and gradient_accumulation_steps={steps} are both set; "
+                "set only one of them."
             )
         # The accelerate value wins; keep args consistent so the loop and DeepSpeed agree.
         with contextlib.suppress(AttributeError, TypeError):
@@ -139,7 +141,9 @@ def _reset_state(config: dict[str, Any], use_cpu: bool) -> None:
         if PartialState._shared_state == {}:
             raise ValueError(
                 "`accelerator_config.use_configured_state=True` needs an `Accelerator` or "
-                "`PartialState` created before the trainer."
+                "`PartialState` created before the trainer (Passing `'use_configured_state':True` "
+                "to the AcceleratorConfig requires a pre-configured `AcceleratorState` or "
+                "`PartialState`)."
             )
         return
     AcceleratorState._reset_state(reset_partial_state=True)
