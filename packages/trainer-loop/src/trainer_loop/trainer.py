@@ -150,7 +150,9 @@ class Trainer(
         if args.enable_jit_checkpoint:
             from .callbacks.jit_checkpoint import JITCheckpointCallback
 
-            default_callbacks.append(JITCheckpointCallback())
+            jit_callback = JITCheckpointCallback()
+            jit_callback.set_trainer(self)
+            default_callbacks.append(jit_callback)
         self.callback_handler = CallbackHandler(
             default_callbacks + list(callbacks or []),
             self.model,

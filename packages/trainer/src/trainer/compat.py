@@ -118,9 +118,41 @@ def install_as_transformers() -> None:
                 continue
             _originals[key] = (module, name, current)
             setattr(module, name, replacement)
+    _use_transformers_jit_callback_name()
     from trainer_loop.reporting.log_setup import PACKAGE_LOGGERS
 
     route_to_transformers(PACKAGE_LOGGERS)
+
+
+def _use_transformers_jit_callback_name() -> None:
+    """``enable_jit_checkpoint=True`` adds a callback that is also a
+    ``transformers.trainer_jit_checkpoint.JITCheckpointCallback`` (what code written against
+    transformers looks for), while it behaves as ours: it saves at a step boundary."""
+    try:
+        theirs = importlib.import_module(
+            "transformers.trainer_jit_checkpoint"
+        ).JITCheckpointCallback
+    except (ImportError, AttributeError):  # a transformers version without it
+        return
+    module = importlib.import_module("trainer_loop.callbacks.jit_checkpoint")
+    key = (id(module), "JITCheckpointCallback")
+    if key in _originals:
+        return
+    ours = module.JITCheckpointCallback
+    # Events transformers' callback handles and ours does not stay no-ops (our base class's).
+    base = importlib.import_module("trainer_loop.callbacks.base").TrainerCallback
+    kept = {
+        name: getattr(base, name)
+        for name in vars(theirs)
+        if name.startswith("on_") and name not in vars(ours) and hasattr(base, name)
+    }
+    both = type(
+        "JITCheckpointCallback",
+        (ours, theirs),
+        {**kept, "__module__": ours.__module__, "__doc__": ours.__doc__, "__init__": ours.__init__},
+    )
+    _originals[key] = (module, "JITCheckpointCallback", ours)
+    module.JITCheckpointCallback = both
 
 
 def restore_transformers() -> None:
