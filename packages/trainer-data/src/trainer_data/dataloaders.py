@@ -53,10 +53,28 @@ class TrainerDataLoader(DataLoader):
     datasets, to the dataset (``set_epoch`` or a seeded ``generator`` attribute).
     """
 
-    def __init__(self, dataset: Any, *, epoch_seed: int = 0, **kwargs: Any) -> None:
+    def __init__(
+        self, dataset: Any, *, epoch_seed: int = 0, num_processes: int = 1, **kwargs: Any
+    ) -> None:
         super().__init__(dataset, **kwargs)
         self.epoch_seed = epoch_seed
         self.epoch = 0
+        self.num_processes = num_processes
+
+    @property
+    def total_batch_size(self) -> int:
+        """Examples per step over all processes (this process's batch size x processes), as
+        accelerate's prepared loaders report it."""
+        holder = self.batch_sampler if self.batch_size is None else self
+        return int(holder.batch_size) * self.num_processes
+
+    @property
+    def total_dataset_length(self) -> int:
+        """Examples in the whole dataset (before sharding); needs a sized dataset."""
+        dataset = self.dataset
+        while isinstance(dataset, IterableDatasetShard):
+            dataset = dataset.dataset
+        return int(getattr(dataset, "total_length", None) or len(dataset))
 
     def set_epoch(self, epoch: int) -> None:
         """Select the data order of ``epoch``; call at the start of every training epoch."""
@@ -143,6 +161,7 @@ def _build(
         return TrainerDataLoader(
             dataset,
             epoch_seed=seed,
+            num_processes=world_size,
             batch_size=batch_size,
             drop_last=drop_last,
             collate_fn=collator,
@@ -150,7 +169,12 @@ def _build(
         )
     batches = ShardedBatchSampler(sampler, batch_size, drop_last, world_size, process_index)
     return TrainerDataLoader(
-        dataset, epoch_seed=seed, batch_sampler=batches, collate_fn=collator, **kwargs
+        dataset,
+        epoch_seed=seed,
+        num_processes=world_size,
+        batch_sampler=batches,
+        collate_fn=collator,
+        **kwargs,
     )
 
 

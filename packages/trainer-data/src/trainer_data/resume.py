@@ -97,4 +97,5 @@ def skip_first_batches(dataloader: DataLoader, num_batches: int = 0) -> DataLoad
             skipped_batches = _SkipBatchSampler(batches, num_batches)
         new = TrainerDataLoader(dataset, epoch_seed=seed, batch_sampler=skipped_batches, **kwargs)
     new.epoch = getattr(dataloader, "epoch", 0)
+    new.num_processes = getattr(dataloader, "num_processes", 1)
     return new
