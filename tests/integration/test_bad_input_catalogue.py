@@ -297,6 +297,11 @@ def _resume_missing_folder(tmp: Path) -> None:
     _resume(tmp, str(tmp / "out" / "checkpoint-9"))
 
 
+def _fp16_on_cpu(tmp: Path) -> None:
+    """fp16=True with use_cpu=True trains in float32: it must say so (and name bf16)."""
+    _trainer(tmp, fp16=True, max_steps=1).train()
+
+
 def _resume_true_nothing(tmp: Path) -> None:
     _resume(tmp, True)
 
@@ -376,6 +381,7 @@ CASES = [
         r"dataloader_prefetch_factor=0",
     ),
     Case("bf16 without a GPU", _bf16_without_gpu, V, r"bf16.*use_cpu"),
+    Case("fp16 on the CPU", _fp16_on_cpu, WARNING, r"fp16=True is not used on the CPU.*bf16"),
     # -- the trainer and its folders
     Case("callbacks=[42]", _callback_42, TypeError, r"42.*TrainerCallback"),
     Case("callbacks=['name']", _callback_str, TypeError, r"EarlyStoppingCallback.*TrainerCallback"),
