@@ -38,12 +38,41 @@ def _args(library, tmp_path, **kwargs):
     return args_cls(output_dir=str(tmp_path / library), use_cpu=True, report_to="none", **kwargs)
 
 
+@pytest.fixture
+def installed():
+    """Ours installed as transformers: what transformers' own tests run against."""
+    import trainer
+
+    trainer.install_as_transformers()
+    try:
+        yield
+    finally:
+        trainer.restore_transformers()
+
+
 @pytest.mark.parametrize("library", LIBRARIES)
-def test_use_configured_state_without_a_state_fails_in_the_arguments(library, tmp_path):
+def test_use_configured_state_without_a_state_fails_in_the_arguments(library, tmp_path, request):
+    if library == "ours":
+        request.getfixturevalue("installed")
     with pytest.raises(ValueError, match="requires a pre-configured `AcceleratorState`"):
         _args(library, tmp_path, accelerator_config={"use_configured_state": True})
     Accelerator(cpu=True)
     _args(library, tmp_path, accelerator_config={"use_configured_state": True})  # accepted now
+
+
+def test_arguments_set_up_the_process_state_as_transformers_when_installed(tmp_path, installed):
+    # sentence-transformers builds its default arguments with use_configured_state=True right
+    # after the user's: the user's must have set the state up, as transformers' do.
+    _args("ours", tmp_path)
+    _args("ours", tmp_path, accelerator_config={"use_configured_state": True})
+
+
+def test_without_the_call_the_state_is_set_up_when_the_trainer_is_built(tmp_path):
+    args = _args("ours", tmp_path, accelerator_config={"use_configured_state": True})
+    with pytest.raises(ValueError, match="use_configured_state"):
+        Trainer(model=RegressionModel(), args=args, train_dataset=RegressionDataset(length=8))
+    Accelerator(cpu=True)
+    Trainer(model=RegressionModel(), args=args, train_dataset=RegressionDataset(length=8))
 
 
 @pytest.mark.parametrize("library", LIBRARIES)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -265,21 +264,30 @@ def _accelerator_config(args: Any) -> None:
     value = args.accelerator_config
     if not isinstance(value, AcceleratorConfig):
         args.accelerator_config = _as_accelerator_config(value)
-    if args.accelerator_config.use_configured_state and not _process_state_exists():
-        raise ValueError(
-            "accelerator_config: use_configured_state=True reuses the accelerate state of this "
-            "process, and there is none yet: create an `Accelerator` or `PartialState` before "
-            "the TrainingArguments, or leave use_configured_state=False. (Passing "
-            "`'use_configured_state':True` to the AcceleratorConfig requires a pre-configured "
-            "`AcceleratorState` or `PartialState` to be defined before calling `TrainingArguments`.)"
-        )
 
 
-def _process_state_exists() -> bool:
-    """Whether accelerate's process state was set up (without importing accelerate)."""
-    state = sys.modules.get("accelerate.state")
-    partial = getattr(state, "PartialState", None)
-    return bool(getattr(partial, "_shared_state", None))
+def set_up_process_state(args: Any) -> None:
+    """Set up accelerate's process state now, as transformers' ``TrainingArguments`` do.
+
+    Used while the project is installed as transformers (``_process_state_on_init``): the state
+    is reset and created from the arguments, unless ``use_configured_state=True``, which needs one
+    created before (an error otherwise). Otherwise the state is created when first needed.
+    """
+    from accelerate.state import AcceleratorState, PartialState
+
+    if args.accelerator_config.use_configured_state:
+        if not PartialState._shared_state:
+            raise ValueError(
+                "accelerator_config: use_configured_state=True reuses the accelerate state of "
+                "this process, and there is none yet: create an `Accelerator` or `PartialState` "
+                "before the TrainingArguments, or leave use_configured_state=False. (Passing "
+                "`'use_configured_state':True` to the AcceleratorConfig requires a pre-configured "
+                "`AcceleratorState` or `PartialState` to be defined before calling "
+                "`TrainingArguments`.)"
+            )
+        return
+    AcceleratorState._reset_state(reset_partial_state=True)
+    args.distributed_state  # noqa: B018 - creates the PartialState
 
 
 def _as_accelerator_config(value: Any) -> Any:

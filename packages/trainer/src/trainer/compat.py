@@ -119,9 +119,20 @@ def install_as_transformers() -> None:
             _originals[key] = (module, name, current)
             setattr(module, name, replacement)
     _use_transformers_jit_callback_name()
+    _set_up_process_state_with_arguments(ours["TrainingArguments"])
     from trainer_loop.reporting.log_setup import PACKAGE_LOGGERS
 
     route_to_transformers(PACKAGE_LOGGERS)
+
+
+def _set_up_process_state_with_arguments(arguments_class: type) -> None:
+    """Building arguments sets up accelerate's process state, as transformers' arguments do
+    (sentence-transformers builds a second set with ``use_configured_state=True`` and relies on
+    the first having done it)."""
+    key = (id(arguments_class), "_process_state_on_init")
+    if key not in _originals:
+        _originals[key] = (arguments_class, "_process_state_on_init", False)
+        arguments_class._process_state_on_init = True
 
 
 def _use_transformers_jit_callback_name() -> None:
