@@ -150,9 +150,7 @@ class Trainer(
         if args.enable_jit_checkpoint:
             from .callbacks.jit_checkpoint import JITCheckpointCallback
 
-            jit_callback = JITCheckpointCallback()
-            jit_callback.set_trainer(self)
-            default_callbacks.append(jit_callback)
+            default_callbacks.append(JITCheckpointCallback(trainer=self))
         self.callback_handler = CallbackHandler(
             default_callbacks + list(callbacks or []),
             self.model,

@@ -38,10 +38,10 @@ class JITCheckpointCallback(TrainerCallback):
     ``train()`` SIGTERM behaves as the program set it up.
     """
 
-    def __init__(self, kill_wait: float | None = None) -> None:
+    def __init__(self, kill_wait: float | None = None, trainer: Any = None) -> None:
         self.kill_wait = KILL_WAIT_S if kill_wait is None else float(kill_wait)
         self.is_checkpoint_requested = False
-        self.trainer: Any = None  # the Trainer it serves, once set_trainer() was called
+        self.trainer: Any = trainer  # the Trainer it serves (also set by set_trainer())
         self._signal_seen = False
         self._previous_handler: Any = None
         self._installed = False
