@@ -297,6 +297,11 @@ def _resume_missing_folder(tmp: Path) -> None:
     _resume(tmp, str(tmp / "out" / "checkpoint-9"))
 
 
+def _fp16_on_cpu(tmp: Path) -> None:
+    """fp16=True with use_cpu=True trains in float32: it must say so (and name bf16)."""
+    _trainer(tmp, fp16=True, max_steps=1).train()
+
+
 def _resume_true_nothing(tmp: Path) -> None:
     _resume(tmp, True)
 
@@ -338,6 +343,9 @@ CASES = [
     Case("batch_size=8.5", arg_error(per_device_train_batch_size=8.5), V, r"batch_size=8.5"),
     Case("seed=1.5", arg_error(seed=1.5), V, r"seed=1.5.*integer"),
     Case("max_steps=2.5", arg_error(max_steps=2.5), V, r"max_steps=2.5"),
+    Case("batch_size=8.0", arg_error(per_device_train_batch_size=8.0), V, r"size=8.0.*not a float"),
+    Case("empty_cache=1.0", arg_error(torch_empty_cache_steps=1.0), V, r"steps=1.0.*integer"),
+    Case("save_total_limit=2.0", arg_value("save_total_limit", 2.0, 2), ACCEPTED, ""),
     Case("learning_rate=True", arg_error(learning_rate=True), V, r"learning_rate=True"),
     Case("learning_rate=nan", arg_error(learning_rate=float("nan")), V, r"learning_rate=nan"),
     Case("epochs=nan", arg_error(num_train_epochs=float("nan")), V, r"num_train_epochs=nan"),
@@ -373,6 +381,7 @@ CASES = [
         r"dataloader_prefetch_factor=0",
     ),
     Case("bf16 without a GPU", _bf16_without_gpu, V, r"bf16.*use_cpu"),
+    Case("fp16 on the CPU", _fp16_on_cpu, WARNING, r"fp16=True is not used on the CPU.*bf16"),
     # -- the trainer and its folders
     Case("callbacks=[42]", _callback_42, TypeError, r"42.*TrainerCallback"),
     Case("callbacks=['name']", _callback_str, TypeError, r"EarlyStoppingCallback.*TrainerCallback"),

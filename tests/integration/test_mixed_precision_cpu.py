@@ -1,4 +1,5 @@
-"""bf16 mixed precision on CPU: autocast is really on, and training tracks the fp32 run."""
+"""bf16 mixed precision on CPU: autocast is really on, and training tracks the fp32 run; fp16 on
+CPU: float32, as in transformers, with a warning naming bf16."""
 
 from __future__ import annotations
 
@@ -66,3 +67,34 @@ def test_bf16_autocast_on_cpu_tracks_fp32(tmp_path):
     assert bf16["losses"] != fp32["losses"]  # and are not secretly computed in fp32
     assert bf16["eval_loss"] == pytest.approx(fp32["eval_loss"], rel=3e-2)
     assert bf16["losses"][-1] < bf16["losses"][0]
+
+
+def _fp16_run(tmp_path, trainer_cls, args_cls, name):
+    torch.manual_seed(0)
+    model = TinyMLP()
+    seen: list[torch.dtype] = []
+    model.net[0].register_forward_hook(lambda module, inputs, out: seen.append(out.dtype))
+    args = args_cls(
+        output_dir=str(tmp_path / name),
+        fp16=True,
+        use_cpu=True,
+        per_device_train_batch_size=16,
+        max_steps=3,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        seed=3,
+    )
+    trainer = trainer_cls(model=model, args=args, train_dataset=classification_data(n=64))
+    trainer.train()
+    return set(seen), [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+
+
+def test_fp16_on_cpu_says_it_trains_in_float32_as_transformers_does(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    with pytest.warns(UserWarning, match=r"fp16=True is not used on the CPU.*bf16=True"):
+        ours = _fp16_run(tmp_path, Trainer, TrainingArguments, "ours")
+    theirs = _fp16_run(tmp_path, transformers.Trainer, transformers.TrainingArguments, "theirs")
+    assert ours[0] == theirs[0] == {torch.float32}  # no float16 autocast in either library
+    assert ours[1] == pytest.approx(theirs[1], rel=1e-6)

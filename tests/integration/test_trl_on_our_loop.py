@@ -25,6 +25,7 @@ SCENARIOS = [
     "dpo",
     "reward",
     "grpo",
+    "grpo_iterable",
     "rloo",
 ]
 
@@ -70,3 +71,10 @@ def test_resumed_sft_run_continues_exactly(runs):
     assert ours["history"][-1]["train_loss"] == pytest.approx(
         ours["full_history"][-1]["train_loss"], rel=1e-6
     )
+
+
+def test_grpo_on_streamed_prompts_evaluates_as_transformers(runs):
+    # TRL's sampler takes len(): the loop must not ask it for one over an IterableDataset.
+    ours, theirs = _scenario(runs, "grpo_iterable")
+    assert "eval_a_loss" in ours["eval_keys"]
+    assert ours["eval_keys"] == theirs["eval_keys"]

@@ -256,6 +256,31 @@ def grpo(out_dir: str) -> dict:
     return _result(t, out_dir)
 
 
+def grpo_iterable(out_dir: str) -> dict:
+    """GRPO on a streamed prompt set, evaluated on another stream (no sampler can be built)."""
+    from trl import GRPOConfig, GRPOTrainer
+
+    args = _config(
+        GRPOConfig,
+        out_dir,
+        max_steps=2,
+        num_generations=2,
+        max_completion_length=4,
+        save_strategy="no",
+        per_device_eval_batch_size=4,
+    )
+    t = GRPOTrainer(
+        model=tiny_causal_lm(),
+        reward_funcs=_length_reward,
+        args=args,
+        train_dataset=_prompts(16).to_iterable_dataset(),
+        processing_class=tiny_tokenizer(),
+    )
+    t.train()
+    metrics = t.evaluate(eval_dataset={"a": _prompts(4).to_iterable_dataset()})
+    return {**_result(t, out_dir), "eval_keys": sorted(metrics)}
+
+
 def rloo(out_dir: str) -> dict:
     from trl import RLOOConfig, RLOOTrainer
 

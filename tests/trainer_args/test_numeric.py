@@ -73,10 +73,10 @@ def test_edges_that_stay_allowed():
         adam_beta1=0.0,
         max_grad_norm=None,
         save_total_limit=0,
-        per_device_train_batch_size=8.0,
+        eval_accumulation_steps=8.0,
     )
     assert args.max_steps == 5 and args.learning_rate == 0
-    assert args.per_device_train_batch_size == 8 and type(args.per_device_train_batch_size) is int
+    assert args.eval_accumulation_steps == 8 and type(args.eval_accumulation_steps) is int
     # ints given for float fields are kept as given (as transformers keeps them)
     assert type(TrainingArguments(output_dir="o", learning_rate=1).learning_rate) is int
 

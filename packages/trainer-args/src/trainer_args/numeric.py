@@ -24,6 +24,23 @@ _KINDS = (bool, int, float)
 SEED_MAX = 2**32 - 1
 _kinds_cache: dict[type, dict[str, type]] = {}
 
+#: Integer fields for which transformers refuses a float even when it is whole (``1.0``): in
+#: ``TrainingArguments(...)`` (``torch_empty_cache_steps``) or when training starts (batch sizes,
+#: steps and seeds reach ``range``, ``DataLoader`` or the seeding functions as given). Other integer
+#: fields take a whole float, as there, and it becomes an ``int``.
+INTEGER_ONLY = frozenset(
+    {
+        "per_device_train_batch_size",
+        "per_device_eval_batch_size",
+        "gradient_accumulation_steps",
+        "max_steps",
+        "torch_empty_cache_steps",
+        "seed",
+        "data_seed",
+        "dataloader_prefetch_factor",
+    }
+)
+
 
 def _scalar_kind(annotation: Any) -> type | None:
     """``bool``/``int``/``float`` for ``X`` or ``X | None`` annotations; None for anything else."""
@@ -62,7 +79,7 @@ def _parse_bool(name: str, value: str) -> bool:
     raise invalid_value(name, value, "expected true or false (also yes/no, t/f, y/n, 1/0)")
 
 
-def _parse_int(name: str, value: Any) -> int:
+def _parse_int(name: str, value: Any, whole_floats: bool = True) -> int:
     if isinstance(value, bool):
         raise invalid_value(name, value, "expected an integer, not a bool")
     if isinstance(value, int):
@@ -74,8 +91,13 @@ def _parse_int(name: str, value: Any) -> int:
             return int(value.strip())
         except ValueError:
             raise invalid_value(name, value, "expected an integer such as '3'") from None
-    if isinstance(value, numbers.Real) and math.isfinite(value) and value == int(value):
+    whole = isinstance(value, numbers.Real) and math.isfinite(value) and value == int(value)
+    if whole and whole_floats:
         return int(value)
+    if whole:
+        raise invalid_value(
+            name, value, f"expected an integer such as {int(value)}, not a float (as transformers)"
+        )
     raise invalid_value(name, value, "expected an integer")
 
 
@@ -105,7 +127,7 @@ def coerce_numbers(args: Any) -> None:
             if isinstance(value, str):
                 setattr(args, name, _parse_bool(name, value))
         elif kind is int:
-            setattr(args, name, _parse_int(name, value))
+            setattr(args, name, _parse_int(name, value, name not in INTEGER_ONLY))
         else:
             setattr(args, name, _parse_float(name, value))
 

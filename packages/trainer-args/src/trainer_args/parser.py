@@ -123,6 +123,12 @@ def _pick_member(name: str, members: list[Any]) -> Any:
     )
 
 
+def _choices(kind: Any) -> list[Any] | tuple[Any, ...]:
+    """An Enum's values (a list) or a Literal's values (the tuple of its arguments, as
+    transformers gives them to argparse)."""
+    return [member.value for member in kind] if _is_enum(kind) else get_args(kind)
+
+
 def _field_default(field: dataclasses.Field) -> Any:
     if field.default is not dataclasses.MISSING:
         return field.default
@@ -134,8 +140,9 @@ def _field_default(field: dataclasses.Field) -> Any:
 def _option_kwargs(field: dataclasses.Field, annotation: Any) -> tuple[dict[str, Any], bool]:
     """argparse keyword arguments for ``field``, and whether it is a bool whose default is True."""
     kwargs = {key: field.metadata[key] for key in _PASSED_METADATA if key in field.metadata}
-    if isinstance(kwargs.get("choices"), Iterable):
-        kwargs["choices"] = list(kwargs["choices"])
+    given = kwargs.get("choices")
+    if isinstance(given, Iterable) and not isinstance(given, (list, tuple, str)):
+        kwargs["choices"] = list(given)  # a set or a generator: argparse needs a sequence
     optional = False
     if _is_union(annotation):
         members = [m for m in get_args(annotation) if m is not type(None)]
@@ -152,7 +159,7 @@ def _option_kwargs(field: dataclasses.Field, annotation: Any) -> tuple[dict[str,
     if kind == "bool_or_str":
         kwargs.update(type=_bool_or_string, nargs="?", const=True)
     elif _is_enum(kind) or get_origin(kind) is Literal:
-        choices = [m.value for m in kind] if _is_enum(kind) else list(get_args(kind))
+        choices = _choices(kind)
         kwargs.update(choices=choices, type=_choice_reader(choices))
     elif kind is bool:
         kwargs["type"] = string_to_bool
@@ -164,7 +171,7 @@ def _option_kwargs(field: dataclasses.Field, annotation: Any) -> tuple[dict[str,
     elif get_origin(kind) is list or kind is list:
         item = (get_args(kind) or (str,))[0]
         if _is_enum(item) or get_origin(item) is Literal:
-            choices = [m.value for m in item] if _is_enum(item) else list(get_args(item))
+            choices = _choices(item)
             kwargs.update(choices=choices, type=_choice_reader(choices))
         else:
             kwargs["type"] = item

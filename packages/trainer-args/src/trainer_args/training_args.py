@@ -11,7 +11,7 @@ from typing import Any
 from .fields import TrainingArgumentsFields
 from .runtime import RuntimeMixin
 from .set_groups import SetGroupsMixin
-from .validation import JSON_DICT_FIELDS, normalise_and_validate
+from .validation import JSON_DICT_FIELDS, normalise_and_validate, set_up_process_state
 
 __all__ = ["TrainingArguments"]
 
@@ -48,8 +48,16 @@ class TrainingArguments(SetGroupsMixin, RuntimeMixin, TrainingArgumentsFields):
 
     _VALID_DICT_FIELDS = list(JSON_DICT_FIELDS)
 
+    #: Set by ``trainer.install_as_transformers()``: while true, building the arguments sets up
+    #: accelerate's process state as transformers' arguments do (code written against them, such
+    #: as sentence-transformers, relies on it), and ``use_configured_state=True`` without a state
+    #: created before is refused here rather than when the Trainer is built.
+    _process_state_on_init = False
+
     def __post_init__(self) -> None:
         normalise_and_validate(self)
+        if type(self)._process_state_on_init:
+            set_up_process_state(self)
 
     # -- serialisation ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

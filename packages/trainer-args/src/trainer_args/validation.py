@@ -262,32 +262,61 @@ def _accelerator_config(args: Any) -> None:
     from .accelerator_config import AcceleratorConfig
 
     value = args.accelerator_config
-    if isinstance(value, AcceleratorConfig):
+    if not isinstance(value, AcceleratorConfig):
+        args.accelerator_config = _as_accelerator_config(value)
+
+
+def set_up_process_state(args: Any) -> None:
+    """Set up accelerate's process state now, as transformers' ``TrainingArguments`` do.
+
+    Used while the project is installed as transformers (``_process_state_on_init``): the state
+    is reset and created from the arguments, unless ``use_configured_state=True``, which needs one
+    created before (an error otherwise). Otherwise the state is created when first needed.
+    """
+    from accelerate.state import AcceleratorState, PartialState
+
+    if args.accelerator_config.use_configured_state:
+        if not PartialState._shared_state:
+            raise ValueError(
+                "accelerator_config: use_configured_state=True reuses the accelerate state of "
+                "this process, and there is none yet: create an `Accelerator` or `PartialState` "
+                "before the TrainingArguments, or leave use_configured_state=False. (Passing "
+                "`'use_configured_state':True` to the AcceleratorConfig requires a pre-configured "
+                "`AcceleratorState` or `PartialState` to be defined before calling "
+                "`TrainingArguments`.)"
+            )
         return
+    AcceleratorState._reset_state(reset_partial_state=True)
+    args.distributed_state  # noqa: B018 - creates the PartialState
+
+
+def _as_accelerator_config(value: Any) -> Any:
+    from .accelerator_config import AcceleratorConfig
+
     if isinstance(value, type):
         raise NotImplementedError(
-            f"accelerator_config={value!r} is a class; pass an instance such as "
+            f"accelerator_config={value!r} is a class: Tried passing in a callable to "
+            "`accelerator_config`, but this is not supported. Pass an instance such as "
             "AcceleratorConfig(), a dict, a JSON string or the path of a JSON/YAML file."
         )
     if value is None:
-        args.accelerator_config = AcceleratorConfig()
-    elif isinstance(value, (str, os.PathLike)):
-        args.accelerator_config = AcceleratorConfig.from_json_file(value)
-    elif isinstance(value, Mapping):
-        args.accelerator_config = AcceleratorConfig.from_dict(value)
-    elif dataclasses.is_dataclass(value) or hasattr(value, "to_dict"):
+        return AcceleratorConfig()
+    if isinstance(value, (str, os.PathLike)):
+        return AcceleratorConfig.from_json_file(value)
+    if isinstance(value, Mapping):
+        return AcceleratorConfig.from_dict(value)
+    if dataclasses.is_dataclass(value) or hasattr(value, "to_dict"):
         fields = (
             {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
             if dataclasses.is_dataclass(value)
             else value.to_dict()
         )
-        args.accelerator_config = AcceleratorConfig.from_dict(fields)
-    else:
-        raise invalid_value(
-            "accelerator_config",
-            value,
-            "expected a dict, an AcceleratorConfig, a JSON string or the path of a JSON/YAML file",
-        )
+        return AcceleratorConfig.from_dict(fields)
+    raise invalid_value(
+        "accelerator_config",
+        value,
+        "expected a dict, an AcceleratorConfig, a JSON string or the path of a JSON/YAML file",
+    )
 
 
 def _check_deepspeed(args: Any) -> None:

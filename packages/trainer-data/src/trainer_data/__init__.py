@@ -14,7 +14,7 @@ has imported it.
 """
 
 from ._collate import DataCollator, DataCollatorMixin, DefaultDataCollator, default_data_collator
-from ._kinds import is_hf_dataset
+from ._kinds import is_hf_dataset, is_iterable_dataset
 from .columns import RemoveColumnsCollator, remove_unused_columns, signature_columns
 from .dataloaders import (
     TrainerDataLoader,
@@ -72,6 +72,7 @@ __all__ = [
     "get_length_grouped_indices",
     "has_length",
     "is_hf_dataset",
+    "is_iterable_dataset",
     "remove_unused_columns",
     "seed_worker",
     "set_dataset_epoch",

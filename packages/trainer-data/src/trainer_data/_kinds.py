@@ -31,7 +31,8 @@ def is_hf_dataset(dataset: Any) -> bool:
     return cls is not None and isinstance(dataset, cls)
 
 
-def _is_iterable(dataset: Any) -> bool:
+def is_iterable_dataset(dataset: Any) -> bool:
+    """Whether ``dataset`` is a stream (torch or ``datasets`` ``IterableDataset``): no sampler."""
     if isinstance(dataset, IterableDataset):
         return True
     cls = _hf_class("IterableDataset")

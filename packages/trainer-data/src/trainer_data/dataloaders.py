@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import DataLoader, Sampler, SequentialSampler
 
 from ._collate import default_data_collator
-from ._kinds import _arg, _is_iterable, has_length
+from ._kinds import _arg, has_length, is_iterable_dataset
 from .columns import RemoveColumnsCollator, remove_unused_columns, signature_columns
 from .iterable import IterableDatasetShard, set_dataset_epoch
 from .ordering import _default_seed, _lengths, eval_sampler, train_sampler
@@ -53,15 +53,33 @@ class TrainerDataLoader(DataLoader):
     datasets, to the dataset (``set_epoch`` or a seeded ``generator`` attribute).
     """
 
-    def __init__(self, dataset: Any, *, epoch_seed: int = 0, **kwargs: Any) -> None:
+    def __init__(
+        self, dataset: Any, *, epoch_seed: int = 0, num_processes: int = 1, **kwargs: Any
+    ) -> None:
         super().__init__(dataset, **kwargs)
         self.epoch_seed = epoch_seed
         self.epoch = 0
+        self.num_processes = num_processes
+
+    @property
+    def total_batch_size(self) -> int:
+        """Examples per step over all processes (this process's batch size x processes), as
+        accelerate's prepared loaders report it."""
+        holder = self.batch_sampler if self.batch_size is None else self
+        return int(holder.batch_size) * self.num_processes
+
+    @property
+    def total_dataset_length(self) -> int:
+        """Examples in the whole dataset (before sharding); needs a sized dataset."""
+        dataset = self.dataset
+        while isinstance(dataset, IterableDatasetShard):
+            dataset = dataset.dataset
+        return int(getattr(dataset, "total_length", None) or len(dataset))
 
     def set_epoch(self, epoch: int) -> None:
         """Select the data order of ``epoch``; call at the start of every training epoch."""
         self.epoch = epoch
-        if _is_iterable(self.dataset):
+        if is_iterable_dataset(self.dataset):
             set_dataset_epoch(self.dataset, epoch, self.epoch_seed)
             return
         holder = self.batch_sampler if hasattr(self.batch_sampler, "set_epoch") else self.sampler
@@ -143,6 +161,7 @@ def _build(
         return TrainerDataLoader(
             dataset,
             epoch_seed=seed,
+            num_processes=world_size,
             batch_size=batch_size,
             drop_last=drop_last,
             collate_fn=collator,
@@ -150,7 +169,12 @@ def _build(
         )
     batches = ShardedBatchSampler(sampler, batch_size, drop_last, world_size, process_index)
     return TrainerDataLoader(
-        dataset, epoch_seed=seed, batch_sampler=batches, collate_fn=collator, **kwargs
+        dataset,
+        epoch_seed=seed,
+        num_processes=world_size,
+        batch_sampler=batches,
+        collate_fn=collator,
+        **kwargs,
     )
 
 
@@ -172,7 +196,7 @@ def dataloader_from_sampler(
     every ``world_size``-th of them, as accelerate shards a prepared DataLoader. A map-style
     dataset without a sampler is read in order; an iterable dataset is sharded itself.
     """
-    if sampler is None and not _is_iterable(dataset) and has_length(dataset):
+    if sampler is None and not is_iterable_dataset(dataset) and has_length(dataset):
         sampler = SequentialSampler(dataset)
     return _build(
         dataset,
@@ -232,7 +256,9 @@ def build_train_dataloader(
         batch_size = getattr(args, "train_batch_size", None) or args.per_device_train_batch_size
     lengths = None
     if str(_arg(args, "train_sampling_strategy", "random")) == "group_by_length":
-        lengths = None if _is_iterable(dataset) else _lengths(dataset, args, model_input_name)
+        lengths = (
+            None if is_iterable_dataset(dataset) else _lengths(dataset, args, model_input_name)
+        )
     dataset, collator = _handle_columns(
         dataset, collator or default_data_collator, args, model, "training"
     )
@@ -273,7 +299,9 @@ def build_eval_dataloader(
         batch_size = getattr(args, "eval_batch_size", None) or args.per_device_eval_batch_size
     grouped = str(_arg(args, "train_sampling_strategy", "random")) == "group_by_length"
     lengths = (
-        _lengths(dataset, args, model_input_name) if grouped and not _is_iterable(dataset) else None
+        _lengths(dataset, args, model_input_name)
+        if grouped and not is_iterable_dataset(dataset)
+        else None
     )
     dataset, collator = _handle_columns(
         dataset, collator or default_data_collator, args, model, "evaluation"

@@ -44,6 +44,9 @@ class IterableDatasetShard(IterableDataset):
     Randomness: when the wrapped dataset has no ``set_epoch`` but keeps a ``torch.Generator`` in
     a ``generator`` attribute, iterating seeds that generator with ``seed + epoch`` (the epoch
     given to :meth:`set_epoch`), so every process draws the same order and each epoch a new one.
+
+    ``num_examples`` counts the examples read from the stream in the current (or last) pass, all
+    processes' shares included, as in transformers.
     """
 
     def __init__(
@@ -62,6 +65,7 @@ class IterableDatasetShard(IterableDataset):
         self.process_index = process_index
         self.seed = seed
         self.epoch = 0
+        self.num_examples = 0  # examples read from the stream by the current (or last) pass
 
     def set_epoch(self, epoch: int) -> None:
         """Start epoch ``epoch``: forwarded to the dataset's ``set_epoch``, else used to re-seed."""
@@ -83,7 +87,9 @@ class IterableDatasetShard(IterableDataset):
         hi = lo + self.batch_size
         first: list[Any] | None = None
         chunk: list[Any] = []
+        self.num_examples = 0
         for example in self.dataset:
+            self.num_examples += 1
             chunk.append(example)
             if len(chunk) == size:
                 if first is None:

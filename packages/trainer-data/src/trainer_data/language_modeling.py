@@ -197,6 +197,19 @@ class DataCollatorForLanguageModeling(DataCollatorMixin):
 
     # -- masking ------------------------------------------------------------------------------
 
+    @staticmethod
+    def _calc_word_ids_and_prob_mask(offsets: Any, special_tokens_mask: Any) -> tuple[Any, Any]:
+        """Word index of each token (``-1`` for special tokens) and the tokens never drawn (all
+        but the first token of each word), from the ``(batch, length, 2)`` offset mapping.
+
+        transformers' name for this step; a subclass may override it (the masking calls it)."""
+        return word_ids_and_blocked(offsets, special_tokens_mask)
+
+    @staticmethod
+    def _whole_word_mask(word_ids: Any, mask: Any) -> Any:
+        """``mask`` spread to every token of each word that has a selected token (numpy array)."""
+        return expand_to_words(word_ids, mask)
+
     def torch_mask_tokens(
         self, inputs: torch.Tensor, special_tokens_mask: Any = None, offset_mapping: Any = None
     ) -> tuple[Any, Any]:
@@ -206,7 +219,7 @@ class DataCollatorForLanguageModeling(DataCollatorMixin):
         special = self._special_mask(labels, special_tokens_mask)
         word_ids = None
         if self.whole_word_mask:
-            word_ids, blocked = word_ids_and_blocked(offset_mapping, special)
+            word_ids, blocked = self._calc_word_ids_and_prob_mask(offset_mapping, special)
             special = torch.from_numpy(blocked)
         special = (
             special.bool()
@@ -217,7 +230,7 @@ class DataCollatorForLanguageModeling(DataCollatorMixin):
         probs.masked_fill_(special, 0.0)
         selected = torch.bernoulli(probs, generator=gen).bool()
         if word_ids is not None:
-            selected = torch.from_numpy(expand_to_words(word_ids, selected))
+            selected = torch.from_numpy(self._whole_word_mask(word_ids, selected))
         labels[~selected] = -100
         to_mask = torch.bernoulli(
             torch.full(labels.shape, self.mask_replace_prob), generator=gen
@@ -241,7 +254,7 @@ class DataCollatorForLanguageModeling(DataCollatorMixin):
         special = self._special_mask(labels, special_tokens_mask)
         word_ids = None
         if self.whole_word_mask:
-            word_ids, special = word_ids_and_blocked(offset_mapping, special)
+            word_ids, special = self._calc_word_ids_and_prob_mask(offset_mapping, special)
         special = (
             special.astype(bool)
             if isinstance(special, np.ndarray)
@@ -251,7 +264,7 @@ class DataCollatorForLanguageModeling(DataCollatorMixin):
         probs[special] = 0
         selected = self._np_binomial(probs, probs.shape)
         if word_ids is not None:
-            selected = expand_to_words(word_ids, selected)
+            selected = self._whole_word_mask(word_ids, selected)
         labels[~selected] = -100
         to_mask = self._np_binomial(self.mask_replace_prob, labels.shape) & selected
         inputs[to_mask] = self.tokenizer.mask_token_id

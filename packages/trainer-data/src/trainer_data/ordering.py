@@ -6,7 +6,7 @@ from typing import Any
 
 from torch.utils.data import Sampler, SequentialSampler
 
-from ._kinds import _arg, _is_iterable, has_length
+from ._kinds import _arg, has_length, is_iterable_dataset
 from .samplers import LengthGroupedSampler, SeedableRandomSampler
 
 __all__ = ["eval_sampler", "train_sampler"]
@@ -49,7 +49,7 @@ def train_sampler(
     ``args.seed``), ``"sequential"`` keeps dataset order, ``"group_by_length"`` is a
     :class:`LengthGroupedSampler` over megabatches of ``batch_size * gradient_accumulation_steps``.
     """
-    if dataset is None or _is_iterable(dataset) or not has_length(dataset):
+    if dataset is None or is_iterable_dataset(dataset) or not has_length(dataset):
         return None
     seed = _default_seed(args) if seed is None else seed
     strategy = str(_arg(args, "train_sampling_strategy", "random"))
@@ -79,7 +79,7 @@ def eval_sampler(
 ) -> Sampler | None:
     """The evaluation order of ``dataset``: dataset order, or length-grouped with a fixed seed when
     ``args.train_sampling_strategy="group_by_length"``; ``None`` for iterable datasets."""
-    if dataset is None or _is_iterable(dataset) or not has_length(dataset):
+    if dataset is None or is_iterable_dataset(dataset) or not has_length(dataset):
         return None
     if str(_arg(args, "train_sampling_strategy", "random")) == "group_by_length":
         return LengthGroupedSampler(

@@ -7,7 +7,7 @@ from typing import Any
 
 from torch.utils.data import DataLoader, Sampler
 
-from ._kinds import _is_iterable
+from ._kinds import is_iterable_dataset
 from .dataloaders import TrainerDataLoader
 from .iterable import _SkipExamples
 from .samplers import ShardedBatchSampler
@@ -73,7 +73,7 @@ def skip_first_batches(dataloader: DataLoader, num_batches: int = 0) -> DataLoad
     kwargs = _loader_kwargs(dataloader)
     seed = getattr(dataloader, "epoch_seed", 0)
     dataset = dataloader.dataset
-    if _is_iterable(dataset) or dataloader.batch_sampler is None:
+    if is_iterable_dataset(dataset) or dataloader.batch_sampler is None:
         skipped = _SkipExamples(dataset, num_batches * (dataloader.batch_size or 1))
         new = TrainerDataLoader(
             skipped,
@@ -97,4 +97,5 @@ def skip_first_batches(dataloader: DataLoader, num_batches: int = 0) -> DataLoad
             skipped_batches = _SkipBatchSampler(batches, num_batches)
         new = TrainerDataLoader(dataset, epoch_seed=seed, batch_sampler=skipped_batches, **kwargs)
     new.epoch = getattr(dataloader, "epoch", 0)
+    new.num_processes = getattr(dataloader, "num_processes", 1)
     return new

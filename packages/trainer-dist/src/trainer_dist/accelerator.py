@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import warnings
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -123,8 +124,10 @@ def _gradient_accumulation_plugin(args: Any, config: dict[str, Any]) -> Gradient
     if "num_steps" in kwargs:
         if steps > 1:
             raise ValueError(
-                "Both `accelerator_config.gradient_accumulation_kwargs['num_steps']` and "
-                f"`gradient_accumulation_steps={steps}` are set; set only one of them."
+                "The `AcceleratorConfig`'s `num_steps` is set but `gradient_accumulation_steps` "
+                f"is greater than 1: accelerator_config.gradient_accumulation_kwargs['num_steps']="
+                f"{kwargs['num_steps']!r} and gradient_accumulation_steps={steps} are both set; "
+                "set only one of them."
             )
         # The accelerate value wins; keep args consistent so the loop and DeepSpeed agree.
         with contextlib.suppress(AttributeError, TypeError):
@@ -139,7 +142,9 @@ def _reset_state(config: dict[str, Any], use_cpu: bool) -> None:
         if PartialState._shared_state == {}:
             raise ValueError(
                 "`accelerator_config.use_configured_state=True` needs an `Accelerator` or "
-                "`PartialState` created before the trainer."
+                "`PartialState` created before the trainer (Passing `'use_configured_state':True` "
+                "to the AcceleratorConfig requires a pre-configured `AcceleratorState` or "
+                "`PartialState`)."
             )
         return
     AcceleratorState._reset_state(reset_partial_state=True)
@@ -218,9 +223,27 @@ def build_accelerator(
 
     _reset_state(config, use_cpu)
     accelerator = Accelerator(**kwargs)
+    _warn_if_fp16_is_not_used(accelerator)
     _post_process(accelerator, args)
     _share_with_args(accelerator, args)
     return accelerator
+
+
+def _warn_if_fp16_is_not_used(accelerator: Accelerator) -> None:
+    """fp16 on a CPU: accelerate runs no float16 autocast there, so the run is float32. Say so."""
+    if accelerator.mixed_precision != "fp16" or getattr(accelerator, "native_amp", True):
+        return
+    if getattr(accelerator.state, "deepspeed_plugin", None) is not None:
+        return  # DeepSpeed applies its own fp16 settings
+    if accelerator.device.type != "cpu":
+        return
+    warnings.warn(
+        "fp16=True is not used on the CPU: accelerate runs no float16 autocast there, so this "
+        "run trains in float32 (as transformers does). For mixed precision on a CPU use "
+        "bf16=True (with use_cpu=True); fp16 needs a GPU.",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def _share_with_args(accelerator: Accelerator, args: Any) -> None:

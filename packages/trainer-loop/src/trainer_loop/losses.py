@@ -112,7 +112,7 @@ def build_label_smoother(epsilon: float, model: Any) -> LabelSmoother | None:
     config = getattr(model, "config", None)
     if getattr(config, "problem_type", None) == "multi_label_classification":
         warnings.warn(
-            f"label_smoothing_factor={epsilon} is ignored: label smoothing does not apply to "
+            f"label_smoothing_factor={epsilon} is ignored: Label smoothing is not compatible with "
             "multi-label classification (the model's problem_type); training without it.",
             UserWarning,
             stacklevel=3,

@@ -150,7 +150,7 @@ class Trainer(
         if args.enable_jit_checkpoint:
             from .callbacks.jit_checkpoint import JITCheckpointCallback
 
-            default_callbacks.append(JITCheckpointCallback())
+            default_callbacks.append(JITCheckpointCallback(trainer=self))
         self.callback_handler = CallbackHandler(
             default_callbacks + list(callbacks or []),
             self.model,
@@ -253,8 +253,8 @@ class Trainer(
             _value(args.save_strategy) == "best" or args.load_best_model_at_end
         ) and args.metric_for_best_model is None:
             raise ValueError(
-                "save_strategy='best' and load_best_model_at_end=True need metric_for_best_model "
-                "(for example 'loss' or 'eval_accuracy')."
+                "`args.metric_for_best_model` must be provided: save_strategy='best' and "
+                "load_best_model_at_end=True need it (for example 'loss' or 'eval_accuracy')."
             )
         if self.optimizer_cls_and_kwargs is not None and self.optimizer is not None:
             raise RuntimeError("Pass either `optimizers` or `optimizer_cls_and_kwargs`, not both.")

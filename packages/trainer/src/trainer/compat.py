@@ -22,6 +22,8 @@ import logging
 import sys
 from typing import Any
 
+from ._log_route import route_to_transformers, stop_routing
+
 logger = logging.getLogger(__name__)
 
 #: The names replaced: each resolves to the ``trainer`` export of the same name.
@@ -76,7 +78,10 @@ def install_as_transformers() -> None:
 
     Call it before importing the library that subclasses them. Calling it again does nothing.
     Afterwards ``isinstance(trainer, transformers.Trainer)`` holds for this project's trainers, and
-    ``from transformers import Trainer`` returns :class:`trainer.Trainer`.
+    ``from transformers import Trainer`` returns :class:`trainer.Trainer`. The project's log records
+    then go out through the matching transformers loggers (``transformers.trainer``,
+    ``transformers.trainer_callback``, ...), so ``transformers.logging``'s verbosity, handlers and
+    captures apply to them, and a Trainer's ``log_level`` sets transformers' verbosity.
     """
     try:
         importlib.import_module("transformers")
@@ -113,6 +118,52 @@ def install_as_transformers() -> None:
                 continue
             _originals[key] = (module, name, current)
             setattr(module, name, replacement)
+    _use_transformers_jit_callback_name()
+    _set_up_process_state_with_arguments(ours["TrainingArguments"])
+    from trainer_loop.reporting.log_setup import PACKAGE_LOGGERS
+
+    route_to_transformers(PACKAGE_LOGGERS)
+
+
+def _set_up_process_state_with_arguments(arguments_class: type) -> None:
+    """Building arguments sets up accelerate's process state, as transformers' arguments do
+    (sentence-transformers builds a second set with ``use_configured_state=True`` and relies on
+    the first having done it)."""
+    key = (id(arguments_class), "_process_state_on_init")
+    if key not in _originals:
+        _originals[key] = (arguments_class, "_process_state_on_init", False)
+        arguments_class._process_state_on_init = True
+
+
+def _use_transformers_jit_callback_name() -> None:
+    """``enable_jit_checkpoint=True`` adds a callback that is also a
+    ``transformers.trainer_jit_checkpoint.JITCheckpointCallback`` (what code written against
+    transformers looks for), while it behaves as ours: it saves at a step boundary."""
+    try:
+        theirs = importlib.import_module(
+            "transformers.trainer_jit_checkpoint"
+        ).JITCheckpointCallback
+    except (ImportError, AttributeError):  # a transformers version without it
+        return
+    module = importlib.import_module("trainer_loop.callbacks.jit_checkpoint")
+    key = (id(module), "JITCheckpointCallback")
+    if key in _originals:
+        return
+    ours = module.JITCheckpointCallback
+    # Events transformers' callback handles and ours does not stay no-ops (our base class's).
+    base = importlib.import_module("trainer_loop.callbacks.base").TrainerCallback
+    kept = {
+        name: getattr(base, name)
+        for name in vars(theirs)
+        if name.startswith("on_") and name not in vars(ours) and hasattr(base, name)
+    }
+    both = type(
+        "JITCheckpointCallback",
+        (ours, theirs),
+        {**kept, "__module__": ours.__module__, "__doc__": ours.__doc__, "__init__": ours.__init__},
+    )
+    _originals[key] = (module, "JITCheckpointCallback", ours)
+    module.JITCheckpointCallback = both
 
 
 def restore_transformers() -> None:
@@ -123,6 +174,7 @@ def restore_transformers() -> None:
         else:
             setattr(module, name, original)
         del _originals[key]
+    stop_routing()
 
 
 def is_installed() -> bool:

@@ -236,7 +236,7 @@ class CallbackHandler:
             logger.warning(
                 "Adding a %s to the callbacks of this Trainer, but there is already one. "
                 "Current callbacks:\n%s",
-                cls.__name__,
+                cls,
                 self.callback_list,
             )
         self.callbacks.append(instance)

@@ -38,12 +38,26 @@ class JITCheckpointCallback(TrainerCallback):
     ``train()`` SIGTERM behaves as the program set it up.
     """
 
-    def __init__(self, kill_wait: float | None = None) -> None:
+    def __init__(self, kill_wait: float | None = None, trainer: Any = None) -> None:
         self.kill_wait = KILL_WAIT_S if kill_wait is None else float(kill_wait)
         self.is_checkpoint_requested = False
+        self.trainer: Any = trainer  # the Trainer it serves (also set by set_trainer())
         self._signal_seen = False
         self._previous_handler: Any = None
         self._installed = False
+
+    def set_trainer(self, trainer: Any) -> None:
+        """Attach to ``trainer`` (the Trainer calls this when it adds the callback)."""
+        self.trainer = trainer
+
+    @property
+    def jit_manager(self) -> JITCheckpointCallback | None:
+        """What answers SIGTERM for the attached trainer: this callback (``None`` until attached).
+
+        transformers keeps that in a separate ``CheckpointManager``; code that checks the attribute
+        finds the object holding ``is_checkpoint_requested`` and ``kill_wait`` here too.
+        """
+        return self if self.trainer is not None else None
 
     # -- the signal ---------------------------------------------------------------------------
 

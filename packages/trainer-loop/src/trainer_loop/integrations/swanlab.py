@@ -42,10 +42,14 @@ class SwanLabCallback(TrainerCallback):
         self._log_model = os.getenv("SWANLAB_LOG_MODEL")
 
     def _has_run(self) -> bool:
-        has_run = getattr(self._swanlab, "has_run", None)
-        if callable(has_run):
-            return bool(has_run())
-        return self._swanlab.get_run() is not None
+        # ``get_run()`` as transformers asks (``None`` without a run; swanlab >= 0.10 raises).
+        get_run = getattr(self._swanlab, "get_run", None)
+        if callable(get_run):
+            try:
+                return get_run() is not None
+            except RuntimeError:
+                return False
+        return bool(self._swanlab.has_run())
 
     def setup(self, args: Any, state: Any, model: Any, **kwargs: Any) -> None:
         """Start the SwanLab experiment and record the configuration; main process only."""

@@ -5,7 +5,9 @@ and prints through a stderr handler of its own, so ``--log_level info`` shows th
 (``***** Running training *****``), ``Saving model checkpoint to ...`` and the other INFO lines
 without any ``logging.basicConfig``. The same happens here for the loggers of every package of the
 project. ``"passive"`` (the default for the main process) leaves the levels as the application
-set them.
+set them. After ``trainer.install_as_transformers()`` the project's records go out through
+transformers' loggers, so the level is set on transformers' library logger instead, as
+transformers' own ``Trainer`` does.
 """
 
 from __future__ import annotations
@@ -59,6 +61,19 @@ def configure_logging(args: Any) -> int | None:
     level = args.get_process_log_level()
     for logger_name in PACKAGE_LOGGERS:
         log = logging.getLogger(logger_name)
+        routed = _routed_to(log)
+        if routed is not None:  # installed as transformers: its verbosity decides, as there
+            logging.getLogger(routed).setLevel(level)
+            continue
         log.setLevel(level)
         _ensure_handler(log)
     return level
+
+
+def _routed_to(log: logging.Logger) -> str | None:
+    """The logger this one's records are re-logged by (``trainer.install_as_transformers()``)."""
+    for handler in log.handlers:
+        target = getattr(handler, "routes_to", None)
+        if target is not None:
+            return target
+    return None

@@ -14,6 +14,7 @@ from trainer_data import (
     eval_sampler,
     has_length,
     is_hf_dataset,
+    is_iterable_dataset,
     remove_unused_columns,
     signature_columns,
     train_sampler,
@@ -107,8 +108,9 @@ class ComponentsMixin:
         is_training: bool = False,
         dataloader_key: str | None = None,
     ) -> torch.utils.data.DataLoader:
-        """A DataLoader over ``dataset``: unused columns dropped, order from ``sampler_fn(dataset)``,
-        sharded across processes. With ``dataloader_persistent_workers`` the loader is kept under
+        """A DataLoader over ``dataset``: unused columns dropped, order from ``sampler_fn(dataset)``
+        (map-style data only: an iterable dataset is read in its own order), sharded across
+        processes. With ``dataloader_persistent_workers`` the loader is kept under
         ``dataloader_key`` and reused by later evaluations."""
         if dataset is None or (has_length(dataset) and len(dataset) == 0):
             what = "training" if is_training else "evaluation"
@@ -118,7 +120,11 @@ class ComponentsMixin:
             dataset = self._remove_unused_columns(dataset, description=description)
         else:
             collator = self._get_collator_with_removed_columns(collator, description=description)
-        sampler = sampler_fn(dataset) if sampler_fn is not None else None
+        # As in transformers, only map-style data gets a sampler: a stream has no indices to order
+        # (and a subclass's sampler, such as TRL's, may take its length).
+        sampler = None
+        if sampler_fn is not None and not is_iterable_dataset(dataset):
+            sampler = sampler_fn(dataset)
         loader = dataloader_from_sampler(
             dataset,
             collator,
