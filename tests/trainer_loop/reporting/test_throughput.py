@@ -1,4 +1,4 @@
-"""train_tokens_per_second and train_mfu in the final train metrics (trainer_loop.reporting.throughput)."""
+"""train_mfu in the final train metrics, train_tokens_per_second in the logs (reporting.throughput)."""
 
 from __future__ import annotations
 
@@ -128,14 +128,12 @@ def test_model_without_flop_estimate_gives_no_mfu(tmp_path, monkeypatch):
     assert "train_mfu" not in metrics
 
 
-def test_tokens_per_second_follows_include_num_input_tokens_seen(tmp_path):
+def test_tokens_per_second_is_logged_as_transformers_logs_it(tmp_path):
     _, without = _train(tmp_path)
     assert "train_tokens_per_second" not in without
     trainer, metrics = _train(tmp_path, include_num_input_tokens_seen=True)
-    tokens = 4 * 4 * SEQ
-    assert metrics["num_input_tokens_seen"] == tokens
-    assert metrics["train_tokens_per_second"] == pytest.approx(
-        tokens / metrics["train_runtime"], rel=1e-3
-    )
-    # The logging steps carry it too, as transformers logs it.
-    assert all("train_tokens_per_second" in e for e in trainer.state.log_history if "loss" in e)
+    assert metrics["num_input_tokens_seen"] == 4 * 4 * SEQ
+    # Each logging step carries it; the final metrics do not repeat it (transformers 5.3.0).
+    logged = [e for e in trainer.state.log_history if "loss" in e]
+    assert logged and all(e["train_tokens_per_second"] > 0 for e in logged)
+    assert "train_tokens_per_second" not in metrics

@@ -1,9 +1,8 @@
-"""Throughput in the final train metrics: ``train_tokens_per_second`` and ``train_mfu``.
+"""Throughput in the final train metrics: ``train_mfu``.
 
-``train_tokens_per_second`` is the figure transformers logs when
-``include_num_input_tokens_seen`` is on: the input tokens counted in this run (a resumed run
-counts from where it resumed) over the seconds since training started. It is added to the final
-train metrics under the same condition.
+(``train_tokens_per_second`` is logged at each logging step when
+``include_num_input_tokens_seen`` is on, as transformers logs it; like transformers, the final
+metrics do not repeat it.)
 
 ``train_mfu`` (model FLOPs utilisation) is ``FLOPs counted in this run / train_runtime / peak``,
 where the FLOPs are the ones ``state.total_flos`` sums (``Trainer.floating_point_ops``: 6 x
@@ -109,21 +108,18 @@ def _say_once(message: str, *args: Any) -> None:
 def add_throughput_metrics(
     metrics: dict[str, Any],
     *,
-    tokens_seen: int | None,
     flos: float,
     device: Any,
     processes: int = 1,
 ) -> None:
-    """Add ``train_tokens_per_second`` and ``train_mfu`` to the final train ``metrics`` in place.
+    """Add ``train_mfu`` to the final train ``metrics`` in place.
 
-    Reads ``metrics["train_runtime"]``; ``tokens_seen`` (None when tokens are not counted) and
-    ``flos`` are this run's counts, ``processes`` how many devices shared the work.
+    Reads ``metrics["train_runtime"]``; ``flos`` is this run's count, ``processes`` how many
+    devices shared the work.
     """
     runtime = metrics.get("train_runtime") or 0.0
     if runtime <= 0:
         return
-    if tokens_seen is not None:
-        metrics["train_tokens_per_second"] = round(tokens_seen / runtime, 3)
     if flos <= 0:
         _say_once(
             "train_mfu is left out: the model counts no FLOPs (it has no num_parameters() and "

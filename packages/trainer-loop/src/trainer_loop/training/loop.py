@@ -346,14 +346,9 @@ class TrainingLoopMixin(RunSetupMixin):
         self.store_flos()
         metrics["total_flos"] = self.state.total_flos
         metrics["train_loss"] = train_loss
-        run = self._run
-        counts_tokens = str(self.args.include_num_input_tokens_seen) not in ("no", "False")
-        add_throughput_metrics(  # train_tokens_per_second, train_mfu
+        add_throughput_metrics(  # train_mfu, when the device's peak is known
             metrics,
-            tokens_seen=self.state.num_input_tokens_seen - run.initial_tokens_seen
-            if counts_tokens
-            else None,
-            flos=self.state.total_flos - run.initial_total_flos,
+            flos=self.state.total_flos - self._run.initial_total_flos,
             device=self.args.device,
             processes=self.accelerator.num_processes,
         )
