@@ -93,7 +93,9 @@ def verdicts(r: dict[str, Any]) -> list[tuple[str, float, str, bool]]:
             rows.append((f"checkpoint stall {name}: background/blocking", x, "<= 0.25", x <= 0.25))
     for rows_done, v in r.get("resume", {}).get("points", {}).items():
         x = v["ours"]["first_step_s"]
-        rows.append((f"streaming resume after {rows_done} rows: first step (s)", x, "<= 0.50", x <= 0.5))
+        rows.append(
+            (f"streaming resume after {rows_done} rows: first step (s)", x, "<= 0.50", x <= 0.5)
+        )
     if "import" not in r:
         return rows
     imp = r["import"]

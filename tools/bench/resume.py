@@ -111,6 +111,9 @@ def bench_resume(points: tuple[int, ...], rounds: int = 1) -> dict[str, Any]:
                     trainer.train(resume_from_checkpoint=checkpoint)
                     times.append(stamps[0] - t0)
                     again = max(MAPPED["rows"] - BATCH, 0)
-                entry[which] = {"first_step_s": sorted(times)[len(times) // 2], "rows_reread": again}
+                entry[which] = {
+                    "first_step_s": sorted(times)[len(times) // 2],
+                    "rows_reread": again,
+                }
             result["points"][str(rows)] = entry
     return result

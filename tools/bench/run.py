@@ -27,8 +27,8 @@ import torch  # noqa: E402
 
 from tools.bench.checkpoint import bench_checkpoint  # noqa: E402
 from tools.bench.process import bench_cuda, bench_import, bench_memory  # noqa: E402
-from tools.bench.resume import bench_resume  # noqa: E402
 from tools.bench.report import machine, markdown, verdicts  # noqa: E402
+from tools.bench.resume import bench_resume  # noqa: E402
 from tools.bench.timing import bench_eval, bench_train  # noqa: E402
 from tools.bench.workloads import BUDGET, FULL, QUICK  # noqa: E402
 

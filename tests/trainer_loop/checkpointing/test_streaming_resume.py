@@ -14,7 +14,6 @@ pytest.importorskip("pyarrow")
 from helpers.arguments import cpu_args  # noqa: E402
 from helpers.models import RegressionModel  # noqa: E402
 from helpers.streaming import MAPPED, stream, write_shards  # noqa: E402
-
 from trainer import Trainer  # noqa: E402
 
 
@@ -28,8 +27,9 @@ def _train(tmp_path, paths, resume=None, out="out", **overrides):
         seed=3,
     )
     settings.update(overrides)
-    trainer = Trainer(model=RegressionModel(), args=cpu_args(tmp_path, **settings),
-                      train_dataset=stream(paths))
+    trainer = Trainer(
+        model=RegressionModel(), args=cpu_args(tmp_path, **settings), train_dataset=stream(paths)
+    )
     MAPPED["rows"] = 0
     trainer.train(resume_from_checkpoint=resume)
     return trainer, MAPPED["rows"]
@@ -49,8 +49,9 @@ def test_stream_resume_restores_position_and_ends_bitwise_equal(tmp_path, worker
     assert saved["position"]["kind"] == ("dataset" if workers == 0 else "loader")
     assert saved["source"]["num_shards"] == 4
 
-    resumed, mapped = _train(tmp_path, paths, resume=checkpoint, out="again",
-                             dataloader_num_workers=workers)
+    resumed, mapped = _train(
+        tmp_path, paths, resume=checkpoint, out="again", dataloader_num_workers=workers
+    )
     for key, value in _weights(full).items():
         assert torch.equal(value, _weights(resumed)[key]), key
     if workers == 0:  # 3 steps of 4 rows remain: the 36 consumed rows are not mapped again
