@@ -156,6 +156,19 @@ def _is_iterable_loader(loader: Any) -> bool:
 def _check_can_follow(
     saved: dict[str, Any], layout: dict[str, int], loader: Any, checkpoint: str
 ) -> None:
+    if saved.get("world_size") != layout["world_size"]:
+        movable = {saved.get("split"), _split(loader, layout["world_size"])} <= {
+            "none",
+            "by_examples",
+        }
+        if not movable or saved["position"].get("kind") != "dataset":
+            raise DataStateMismatch(
+                f"The data position saved in {checkpoint} was taken by {saved.get('world_size')} "
+                f"process(es) and this run has {layout['world_size']}; a stream split by shards keeps "
+                "one position per process, which cannot be moved to another process count: resume "
+                f"with {saved.get('world_size')} processes, or set ignore_data_skip=True to start "
+                "this epoch's data from its beginning."
+            )
     differs = source_mismatch(saved.get("source") or {}, describe_source(loader.dataset))
     if differs is not None:
         raise DataStateMismatch(
@@ -169,20 +182,4 @@ def _check_can_follow(
             f"{saved.get('num_workers')} and this run uses {layout['num_workers']}, and each "
             "worker keeps its own position: resume with the same dataloader_num_workers, or set "
             "ignore_data_skip=True to start this epoch's data from its beginning."
-        )
-    if saved.get("world_size") == layout["world_size"]:
-        return
-    movable = saved.get("split") in ("none", "by_examples") and _split(
-        loader, layout["world_size"]
-    ) in (
-        "none",
-        "by_examples",
-    )
-    if not movable or saved["position"].get("kind") != "dataset":
-        raise DataStateMismatch(
-            f"The data position saved in {checkpoint} was taken by {saved.get('world_size')} "
-            f"processes and this run has {layout['world_size']}; a stream split by shards keeps "
-            "one position per process, which cannot be moved to another process count: resume "
-            f"with {saved.get('world_size')} processes, or set ignore_data_skip=True to start "
-            "this epoch's data from its beginning."
         )

@@ -114,6 +114,29 @@ def rng_file_name(world_size: int, process_index: int) -> str:
     return "rng_state.pth" if world_size <= 1 else f"rng_state_{process_index}.pth"
 
 
+def rng_file_to_restore(checkpoint: str, own: str) -> str | None:
+    """The RNG file a process restores: its own, else (another process count wrote the
+    checkpoint) the first process's, said once; None when the checkpoint has none."""
+    for name in (own, "rng_state.pth", "rng_state_0.pth"):
+        path = os.path.join(checkpoint, name)
+        if os.path.isfile(path):
+            if name != own and (checkpoint, own) not in _RNG_FALLBACKS_SAID:
+                _RNG_FALLBACKS_SAID.add((checkpoint, own))
+                logger.info(
+                    "%s has no %s (it was written by another number of processes): restoring %s "
+                    "instead, so random draws (dropout, random collators) differ from an "
+                    "uninterrupted run.",
+                    checkpoint,
+                    own,
+                    name,
+                )
+            return path
+    return None
+
+
+_RNG_FALLBACKS_SAID: set[tuple[str, str]] = set()
+
+
 def capture_rng_state(distributed: bool) -> dict[str, Any]:
     """Every random generator the training run draws from, in transformers' key layout."""
     states: dict[str, Any] = {

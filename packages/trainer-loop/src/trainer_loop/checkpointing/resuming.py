@@ -84,10 +84,9 @@ class ResumingMixin:
             scaler.load_state_dict(ckpt.safe_torch_load(path))
 
     def _rng_states(self, checkpoint: str) -> dict | None:
-        path = os.path.join(
-            checkpoint, ckpt.rng_file_name(self.args.world_size, self.args.process_index)
-        )
-        if not os.path.isfile(path):
+        own = ckpt.rng_file_name(self.args.world_size, self.args.process_index)
+        path = ckpt.rng_file_to_restore(checkpoint, own)
+        if path is None:
             logger.info(
                 "No RNG state file for this process in %s; the resumed run may not be reproducible.",
                 checkpoint,
