@@ -4,7 +4,9 @@ A checkpoint is a folder ``checkpoint-<global_step>`` holding the model weights
 (``model.safetensors`` or the model's own ``save_pretrained`` output), ``optimizer.pt``,
 ``scheduler.pt``, ``scaler.pt`` when a grad scaler is used, ``rng_state.pth`` (one
 ``rng_state_<rank>.pth`` per process when distributed), ``trainer_state.json`` and
-``training_args.bin``. Folders move between this library and transformers in both directions.
+``training_args.bin``; ours also hold ``data_state.json`` (``data_state_<rank>.json``), which
+transformers ignores (``data_state.py``). Folders move between this library and transformers in
+both directions.
 """
 
 from __future__ import annotations

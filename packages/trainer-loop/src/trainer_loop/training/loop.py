@@ -366,8 +366,6 @@ class TrainingLoopMixin(RunSetupMixin):
         self.is_in_train = False
         return TrainOutput(self.state.global_step, train_loss, metrics)
 
-    # ---------------------------------------------------------------------------- set-up
-
     # ----------------------------------------------------------------------- per-step pieces
 
     def _report_non_finite(self) -> None:
