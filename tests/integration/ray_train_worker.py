@@ -8,6 +8,7 @@ On the first attempt (no checkpoint yet) rank 1 dies abruptly after step ``die_a
 from __future__ import annotations
 
 import os
+import time
 
 import torch
 
@@ -25,6 +26,7 @@ def train_loop(config: dict) -> None:
                 state.global_step == config["die_at"]
                 and ray.train.get_context().get_world_rank() == 1
             ):
+                time.sleep(5)  # the controller registers the checkpoint reported before
                 os._exit(17)  # no clean-up, like a lost node
 
     checkpoint = ray.train.get_checkpoint()
