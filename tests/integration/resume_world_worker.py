@@ -91,6 +91,36 @@ def stream_refusal(root: Path) -> str:
     return ""
 
 
+def stream_args(output_dir, world_size: int, **overrides) -> TrainingArguments:
+    settings = dict(
+        output_dir=str(output_dir),
+        per_device_train_batch_size=4 // world_size,
+        max_steps=6,
+        learning_rate=0.05,
+        seed=3,
+        report_to="none",
+        use_cpu=True,
+        disable_tqdm=True,
+        save_strategy="steps",
+        save_steps=3,
+        ddp_find_unused_parameters=False,
+    )
+    settings.update(overrides)
+    return TrainingArguments(**settings)
+
+
+def train_stream(root: Path, name: str, world_size: int, resume=None) -> dict:
+    """A one-shard stream (split by examples across processes), global batch 4."""
+    from helpers.models import RegressionModel
+    from helpers.streaming import stream
+
+    paths = sorted(str(p) for p in (root / "one_shard").glob("*.parquet"))
+    args = stream_args(root / name, world_size)
+    trainer = Trainer(model=RegressionModel(), args=args, train_dataset=stream(paths))
+    trainer.train(resume_from_checkpoint=None if resume is None else str(resume))
+    return {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+
+
 def main() -> int:
     root = Path(sys.argv[1]).resolve()
     rank = int(os.environ["RANK"])
@@ -98,6 +128,9 @@ def main() -> int:
         "two": train(root / "two", 2),
         "two_from_one": train(root / "two_from_one", 2, resume=root / "one" / "checkpoint-13"),
         "stream_refusal": stream_refusal(root),
+        "stream_two_from_one": train_stream(
+            root, "stream_two_from_one", 2, resume=root / "stream1_one" / "checkpoint-3"
+        ),
     }
     if rank == 0:
         torch.save(results, root / "two.pt")

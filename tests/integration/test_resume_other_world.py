@@ -15,6 +15,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from helpers.launch import load_script, run_distributed  # noqa: E402
+from helpers.streaming import write_shards  # noqa: E402
 
 WORKER_PATH = Path(__file__).with_name("resume_world_worker.py")
 worker = load_script(WORKER_PATH)
@@ -27,11 +28,13 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("world")
     one = worker.train(root / "one", 1)  # writes one/checkpoint-13 for the two-process resume
     _stream_checkpoint(root)
+    write_shards(root / "one_shard", shards=1, rows=64)
+    stream_one = worker.train_stream(root, "stream1_one", 1)
     outputs = run_distributed(WORKER_PATH, nprocs=2, args=[str(root)], timeout=300)
     for rank, out in enumerate(outputs):
         assert f"WORKER OK {rank}" in out, out
     two = torch.load(root / "two.pt", weights_only=False)
-    return {"root": root, "one": one, **two}
+    return {"root": root, "one": one, "stream_one": stream_one, **two}
 
 
 def _stream_checkpoint(root: Path) -> None:
@@ -90,3 +93,9 @@ def test_stream_split_by_shards_refuses_another_process_count(runs):
     message = runs["stream_refusal"]
     assert "taken by 1 process(es) and this run has 2" in message, message
     assert os.path.isdir(runs["root"] / "stream_one" / "checkpoint-3")
+
+
+def test_stream_split_by_examples_follows_to_another_process_count(runs):
+    checkpoint = runs["root"] / "stream1_one" / "checkpoint-3"
+    assert '"kind": "dataset"' in (checkpoint / "data_state.json").read_text()
+    assert_close(runs["stream_two_from_one"], runs["stream_one"])
