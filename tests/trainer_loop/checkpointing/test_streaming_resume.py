@@ -89,3 +89,20 @@ def test_map_style_checkpoints_record_the_batch_layout(tmp_path):
         saved = json.load(f)
     assert saved["position"] is None
     assert (saved["world_size"], saved["per_device_batch"], saved["accumulation"]) == (1, 4, 1)
+
+
+def test_background_checkpoints_hold_the_data_position(tmp_path):
+    from trainer_loop import BackgroundCheckpointing
+
+    paths = write_shards(tmp_path / "data")
+    args = cpu_args(tmp_path, max_steps=4, save_strategy="steps", save_steps=3)
+    trainer = Trainer(
+        model=RegressionModel(),
+        args=args,
+        train_dataset=stream(paths),
+        callbacks=[BackgroundCheckpointing()],
+    )
+    trainer.train()
+    with open(os.path.join(args.output_dir, "checkpoint-3", "data_state.json")) as f:
+        saved = json.load(f)
+    assert saved["position"]["kind"] == "dataset" and saved["global_step"] == 3
