@@ -82,7 +82,11 @@ def main() -> None:
         {k: v for k, v in e.items() if "runtime" not in k and "per_second" not in k}
         for e in run.state.log_history
     ]
-    files = sorted(os.listdir(os.path.join(out_dir, "run", "checkpoint-6")))
+    files = sorted(
+        name
+        for name in os.listdir(os.path.join(out_dir, "run", "checkpoint-6"))
+        if not name.startswith("data_state")  # ours only; transformers ignores it
+    )
     base = [c.__module__ for c in type(run).__mro__ if c.__name__ == "Trainer"]
     with open(os.path.join(OUT, f"{BACKEND}.json"), "w") as handle:
         json.dump(

@@ -17,7 +17,7 @@ if str(ROOT) not in sys.path:
 from tools.bench import run as bench  # noqa: E402
 from tools.bench.workloads import QUICK  # noqa: E402
 
-SECTIONS = ("train", "eval", "checkpoint", "import", "memory", "cuda")
+SECTIONS = ("train", "eval", "checkpoint", "resume", "import", "memory", "cuda")
 
 
 def _numbers(obj):
@@ -43,6 +43,7 @@ def test_quick_bench_writes_every_section(tmp_path, monkeypatch):
     monkeypatch.setattr(s, "eval_mlp_samples", 64)
     monkeypatch.setattr(s, "eval_gpt_samples", 8)
     monkeypatch.setattr(s, "memory_steps", 2)
+    monkeypatch.setattr(s, "resume_rows", (320, 640))
     result = bench.run_all(quick=True, device="cpu", rounds=1, out=tmp_path, log=lambda _: None)
 
     saved = json.loads((tmp_path / "bench.json").read_text())
@@ -58,6 +59,9 @@ def test_quick_bench_writes_every_section(tmp_path, monkeypatch):
     assert saved["checkpoint"]["gpt_small"]["ratio_ours_raw_save"] > 0
     assert saved["checkpoint"]["gpt_small"]["ratio_background_blocking_stall"] > 0
     assert saved["train"]["mlp"]["ratio_ours_raw_whole"] > 0
+    for point in saved["resume"]["points"].values():
+        assert point["ours"]["rows_reread"] == 0
+        assert point["transformers"]["first_step_s"] > 0
     interleaved = saved["train"]["mlp"]["interleaved"]
     assert interleaved["ratio_ours_raw"] > 0 and interleaved["ratio_transformers_raw"] > 0
     assert "Interleaved" in table and "train mlp, interleaved: ours/raw" in table

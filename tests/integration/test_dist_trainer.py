@@ -116,10 +116,16 @@ def test_only_rank_zero_writes_model_and_checkpoint_files(runs):
         assert {"model.safetensors", "optimizer.pt", "scheduler.pt", "trainer_state.json"} <= files
     assert (run / "model.safetensors").is_file()
     rank0, rank1 = ([w for w in writes if w.startswith("run")] for writes in runs["writes"])
-    # Rank 1 writes only its own RNG state (to a temporary name renamed into place).
+    # Rank 1 writes only its own RNG state and data position (temporary names renamed into
+    # place).
     assert rank1, "the write recorder saw nothing"
-    assert all(Path(p).name in ("rng_state_1.pth", "rng_state_1.pth.tmp") for p in rank1), rank1
-    assert not any("rng_state_1" in p for p in rank0)
+    assert all(
+        Path(p).name in ("rng_state_1.pth", "rng_state_1.pth.tmp")
+        or Path(p).name.startswith("data_state_1.json")
+        for p in rank1
+    ), rank1
+    assert any(Path(p).name.startswith("data_state_1.json") for p in rank1), rank1
+    assert not any("rng_state_1" in p or "data_state_1" in p for p in rank0)
     model_writes = [p for p in rank0 if Path(p).name == "model.safetensors"]
     # once per checkpoint (into its staging folder) and once for save_model()
     assert len(model_writes) == len(set(model_writes)) == len(checkpoints) + 1

@@ -25,6 +25,7 @@ CHECKPOINT_FILES = {
     "rng_state.pth",
     "trainer_state.json",
     "training_args.bin",
+    "data_state.json",
 }
 
 

@@ -990,7 +990,8 @@ def _checkpoints(folder: str) -> dict:
     for name in sorted(os.listdir(folder)):
         path = os.path.join(folder, name)
         if name.startswith("checkpoint-") and os.path.isdir(path):
-            found[name] = sorted(os.listdir(path))
+            # data_state*.json is ours only (transformers ignores it)
+            found[name] = sorted(n for n in os.listdir(path) if not n.startswith("data_state"))
     return found
 
 

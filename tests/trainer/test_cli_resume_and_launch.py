@@ -179,3 +179,29 @@ def test_two_process_accelerate_launch_on_cpu(tmp_path, text_files):
     blocks = len(lm_data.pack(lm_data.token_ids(ByteTokenizer(), paragraphs), 32))
     state = json.loads((tmp_path / "acc" / "trainer_state.json").read_text())
     assert state["global_step"] == math.ceil(blocks / (2 * 4))
+
+
+def test_a_restarted_job_resumes_from_the_newest_checkpoint(tmp_path, text_files, monkeypatch):
+    import torch
+
+    whole = write_yaml(tmp_path / "whole.yaml", _lm_config(tmp_path, text_files, "whole"))
+    main(["train", str(whole)])
+    os.makedirs(tmp_path / "resumed")
+    shutil.copytree(tmp_path / "whole" / "checkpoint-3", tmp_path / "resumed" / "checkpoint-3")
+    monkeypatch.setenv("TORCHELASTIC_RESTART_COUNT", "1")  # torchrun started the job again
+    main(["train", str(whole), "--set", f"training.output_dir={tmp_path / 'resumed'}"])
+    expected, got = _weights(tmp_path / "whole"), _weights(tmp_path / "resumed")
+    for key in expected:
+        assert torch.equal(expected[key], got[key]), key
+
+
+def test_resume_auto_starts_afresh_without_a_checkpoint(tmp_path, monkeypatch):
+    from trainer.train_command import checkpoint_to_resume, restarted_by_launcher
+
+    assert checkpoint_to_resume("auto", str(tmp_path / "nothing-yet")) is None
+    (tmp_path / "empty").mkdir()
+    assert checkpoint_to_resume("auto", str(tmp_path / "empty")) is None
+    assert restarted_by_launcher({"TORCHELASTIC_RESTART_COUNT": "0"}) is None
+    assert restarted_by_launcher({"SLURM_RESTART_COUNT": "2"}) == "SLURM_RESTART_COUNT"
+    monkeypatch.setenv("TORCHELASTIC_RESTART_COUNT", "1")
+    assert checkpoint_to_resume(None, str(tmp_path / "empty")) is None

@@ -28,10 +28,11 @@ import torch  # noqa: E402
 from tools.bench.checkpoint import bench_checkpoint  # noqa: E402
 from tools.bench.process import bench_cuda, bench_import, bench_memory  # noqa: E402
 from tools.bench.report import machine, markdown, verdicts  # noqa: E402
+from tools.bench.resume import bench_resume  # noqa: E402
 from tools.bench.timing import bench_eval, bench_train  # noqa: E402
 from tools.bench.workloads import BUDGET, FULL, QUICK  # noqa: E402
 
-SECTIONS = ("train", "eval", "checkpoint", "import", "memory", "cuda")
+SECTIONS = ("train", "eval", "checkpoint", "resume", "import", "memory", "cuda")
 
 
 def run_all(
@@ -61,6 +62,7 @@ def run_all(
         "train": lambda: bench_train(s, device, rounds),
         "eval": lambda: bench_eval(s, device, rounds),
         "checkpoint": lambda: bench_checkpoint(s, device, rounds),
+        "resume": lambda: bench_resume(s.resume_rows),
         "import": lambda: bench_import(s),
         "memory": lambda: bench_memory(s, device, quick),
         "cuda": lambda: bench_cuda(s, "cuda" if cuda_requested else device, rounds, quick),

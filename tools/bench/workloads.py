@@ -61,10 +61,12 @@ class Sizes:
     memory_steps: int = 30
     cuda_steps: int = 30
     cuda_warmup: int = 5
+    resume_rows: tuple = (19_200, 96_000)  # streaming rows consumed before the resume
 
 
 FULL = Sizes()
 QUICK = Sizes(
+    resume_rows=(640, 1_920),
     mlp_hidden=32,
     mlp_steps=40,
     mlp_warmup=5,

@@ -181,8 +181,10 @@ def test_checkpoint_is_complete_and_loads_safely(tmp_path):
             "rng_state.pth",
             "trainer_state.json",
             "training_args.bin",
+            "data_state.json",
         ]
     )
+    assert json.loads((folder / "data_state.json").read_text())["position"] is None  # map-style
     assert not [n for n in os.listdir(tmp_path / "out") if n.startswith(".staging")]
     for name in ("optimizer.pt", "scheduler.pt", "rng_state.pth"):
         torch.load(folder / name, weights_only=True) if name != "rng_state.pth" else None

@@ -133,7 +133,8 @@ class Run:
 
     The moving part is the ``loss`` window, the ``nonfinite`` watch, ``accumulation`` (micro-batches
     in the current optimizer step) and ``last_best_step`` (the step of the last improvement of
-    ``metric_for_best_model``).
+    ``metric_for_best_model``) and ``epoch_loader`` (the loader the current epoch iterates, whose
+    data position a checkpoint records).
     """
 
     __slots__ = (
@@ -154,6 +155,7 @@ class Run:
         "count_tokens",
         "scheduler_per_update",
         "fused_backward",
+        "epoch_loader",
     )
 
     def __init__(self, plan: RunPlan, trial: Any, checkpoint: str | None) -> None:
@@ -174,6 +176,7 @@ class Run:
         self.count_tokens = False
         self.scheduler_per_update = True
         self.fused_backward: Any = None
+        self.epoch_loader: Any = None
 
 
 class RunAttributes:

@@ -34,7 +34,10 @@ def _parser() -> argparse.ArgumentParser:
         const=True,
         default=None,
         metavar="CHECKPOINT",
-        help="continue from the newest checkpoint in output_dir, or from CHECKPOINT",
+        help="continue from the newest checkpoint in output_dir, or from CHECKPOINT; 'auto' "
+        "continues from the newest one when there is one and starts afresh otherwise (the "
+        "default when a launcher restarts the job: TORCHELASTIC_RESTART_COUNT or "
+        "SLURM_RESTART_COUNT above 0)",
     )
     train.add_argument(
         "--set",

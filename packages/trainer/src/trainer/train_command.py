@@ -9,8 +9,32 @@ from typing import Any
 
 from trainer.config import RunConfig, load_config, training_arguments
 
+# Set by launchers that start a job again after a failure: torchrun / torch.distributed.elastic
+# (TORCHELASTIC_RESTART_COUNT) and SLURM's requeue (SLURM_RESTART_COUNT).
+RESTART_COUNT_VARIABLES = ("TORCHELASTIC_RESTART_COUNT", "SLURM_RESTART_COUNT")
 
-def _checkpoint(resume: bool | str | None, output_dir: str) -> str | None:
+
+def restarted_by_launcher(environ: Any = None) -> str | None:
+    """The variable saying the launcher restarted this job (a count above 0), or None."""
+    environ = os.environ if environ is None else environ
+    for name in RESTART_COUNT_VARIABLES:
+        value = environ.get(name, "").strip()
+        if value.isdigit() and int(value) > 0:
+            return name
+    return None
+
+
+def checkpoint_to_resume(resume: bool | str | None, output_dir: str) -> str | None:
+    """The checkpoint `trainer train` resumes from: `--resume` (True, "auto" or a path), or "auto"
+    when a launcher restarted the job (:func:`restarted_by_launcher`); None for a fresh start."""
+    if resume is None and restarted_by_launcher() is not None:
+        resume = "auto"
+    if resume == "auto":  # the newest whole checkpoint when there is one, else a fresh start
+        from trainer_loop.checkpointing.folders import list_checkpoints, resolve_resume_checkpoint
+
+        if not (os.path.isdir(output_dir) and list_checkpoints(output_dir)):
+            return None
+        return resolve_resume_checkpoint(True, output_dir)
     if resume is None or resume is False:
         return None
     if resume is True:
@@ -80,7 +104,7 @@ def run(
     """Train as ``config_path`` says and return the final metrics (train, eval, test)."""
     config = load_config(config_path, overrides or [])
     args = training_arguments(config)
-    checkpoint = _checkpoint(resume, args.output_dir)
+    checkpoint = checkpoint_to_resume(resume, args.output_dir)
     from trainer_dist import set_seed
 
     set_seed(args.seed)

@@ -226,6 +226,8 @@ def write_in_background(
             write_model_files(staging, model_copy)
             for name, state in copies.items():
                 ckpt.atomic_torch_save(state, os.path.join(staging, name))
+            for name, text in recipe.rank_files.items():
+                ckpt.write_text(text, os.path.join(staging, name))
             if recipe.state_json is not None:
                 ckpt.write_text(recipe.state_json, os.path.join(staging, TRAINER_STATE_NAME))
         finish_checkpoint(recipe, push, rotate=True)

@@ -4,7 +4,9 @@ A checkpoint is a folder ``checkpoint-<global_step>`` holding the model weights
 (``model.safetensors`` or the model's own ``save_pretrained`` output), ``optimizer.pt``,
 ``scheduler.pt``, ``scaler.pt`` when a grad scaler is used, ``rng_state.pth`` (one
 ``rng_state_<rank>.pth`` per process when distributed), ``trainer_state.json`` and
-``training_args.bin``. Folders move between this library and transformers in both directions.
+``training_args.bin``; ours also hold ``data_state.json`` (``data_state_<rank>.json``), which
+transformers ignores (``data_state.py``). Folders move between this library and transformers in
+both directions.
 """
 
 from __future__ import annotations
@@ -112,6 +114,29 @@ def _numpy_safe_globals() -> list:
 
 def rng_file_name(world_size: int, process_index: int) -> str:
     return "rng_state.pth" if world_size <= 1 else f"rng_state_{process_index}.pth"
+
+
+def rng_file_to_restore(checkpoint: str, own: str) -> str | None:
+    """The RNG file a process restores: its own, else (another process count wrote the
+    checkpoint) the first process's, said once; None when the checkpoint has none."""
+    for name in (own, "rng_state.pth", "rng_state_0.pth"):
+        path = os.path.join(checkpoint, name)
+        if os.path.isfile(path):
+            if name != own and (checkpoint, own) not in _RNG_FALLBACKS_SAID:
+                _RNG_FALLBACKS_SAID.add((checkpoint, own))
+                logger.info(
+                    "%s has no %s (it was written by another number of processes): restoring %s "
+                    "instead, so random draws (dropout, random collators) differ from an "
+                    "uninterrupted run.",
+                    checkpoint,
+                    own,
+                    name,
+                )
+            return path
+    return None
+
+
+_RNG_FALLBACKS_SAID: set[tuple[str, str]] = set()
 
 
 def capture_rng_state(distributed: bool) -> dict[str, Any]:

@@ -21,7 +21,9 @@ class CheckpointRecipe:
     ``final_dir`` is ``<run_dir>/checkpoint-<step>``; ``with_training_state`` is False with
     ``save_only_model`` (weights only); ``state_json`` is ``trainer_state.json``'s text (None on
     processes that do not save); ``best_model_checkpoint`` and ``keep`` are what rotation spares;
-    ``push`` says whether the folder goes to the Hub once written.
+    ``push`` says whether the folder goes to the Hub once written; ``rank_files`` maps the names
+    of this process's own small text files (``data_state.json``) to their content, written by
+    both writers next to the RNG state.
     """
 
     __slots__ = (
@@ -33,6 +35,7 @@ class CheckpointRecipe:
         "best_model_checkpoint",
         "keep",
         "push",
+        "rank_files",
     )
 
     def __init__(
@@ -54,6 +57,7 @@ class CheckpointRecipe:
         self.best_model_checkpoint = best_model_checkpoint
         self.keep = keep
         self.push = push
+        self.rank_files: dict[str, str] = {}
 
 
 def best_checkpoint_dir(run_dir: str, best_step: int | None, global_step: int) -> str | None:

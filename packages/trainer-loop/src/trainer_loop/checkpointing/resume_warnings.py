@@ -41,3 +41,52 @@ def warn_if_resume_settings_differ(run_state: Any, saved_state: Any, args: Any) 
             "".join(f"\n\t{line}" for line in lines),
         )
     return lines
+
+
+def warn_if_global_batch_differs(
+    saved: dict[str, Any] | None, layout: dict[str, Any], global_step: int, updates_per_epoch: int
+) -> str | None:
+    """Warn once when a run resumes with another global batch than its checkpoint's; returns it.
+
+    ``saved`` and ``layout`` hold ``world_size``, ``per_device_batch`` and ``accumulation`` (the
+    checkpoint's from ``data_state.json``, this run's from its arguments). With the same global
+    batch a resume on another number of processes continues at the same example; with another
+    one the step count stays and the example position moves.
+    """
+    keys = ("per_device_batch", "accumulation", "world_size")
+    if not saved or any(key not in saved for key in keys):
+        return None
+    old = saved["per_device_batch"] * saved["accumulation"] * saved["world_size"]
+    new = layout["per_device_batch"] * layout["accumulation"] * layout["world_size"]
+    if old == new:
+        if saved["world_size"] != layout["world_size"]:
+            logger.info(
+                "Resuming a checkpoint written by %d process(es) on %d with the same global batch "
+                "(%d): training continues at the same example.%s",
+                saved["world_size"],
+                layout["world_size"],
+                new,
+                ""
+                if saved["accumulation"] == layout["accumulation"]
+                else " gradient_accumulation_steps changed, which can change the gradient's scale "
+                "as in transformers (docs/distributed.md, 'What is exact').",
+            )
+        return None
+    done = global_step % max(updates_per_epoch, 1)
+    message = (
+        f"The checkpoint was written with a global batch of {old} ({_batch_terms(saved)}) and "
+        f"this run's is {new} ({_batch_terms(layout)}): step {global_step} keeps its number, but "
+        f"this epoch continues after example {done * new} of its order instead of {done * old}, "
+        f"where the checkpoint stopped, each remaining step takes {new} examples, and the "
+        "learning-rate schedule still counts steps. Keep per_device_train_batch_size x "
+        "gradient_accumulation_steps x processes equal to resume exactly."
+    )
+    logger.warning(message)
+    return message
+
+
+def _batch_terms(layout: dict[str, Any]) -> str:
+    return (
+        f"{layout['per_device_batch']} per device x {layout['accumulation']} accumulation "
+        f"step(s) x {layout['world_size']} process(es)"
+    )

@@ -12,6 +12,7 @@ from ..results import OPTIMIZER_NAME, SCALER_NAME, SCHEDULER_NAME
 from ..state import TrainerControl
 from . import files as ckpt
 from .adapters import carries_adapters, has_adapter_weights, is_peft_model, load_adapter_checkpoint
+from .data_state import batch_layout, resume_data_position
 
 logger = logging.getLogger(__name__)
 
@@ -83,10 +84,9 @@ class ResumingMixin:
             scaler.load_state_dict(ckpt.safe_torch_load(path))
 
     def _rng_states(self, checkpoint: str) -> dict | None:
-        path = os.path.join(
-            checkpoint, ckpt.rng_file_name(self.args.world_size, self.args.process_index)
-        )
-        if not os.path.isfile(path):
+        own = ckpt.rng_file_name(self.args.world_size, self.args.process_index)
+        path = ckpt.rng_file_to_restore(checkpoint, own)
+        if path is None:
             logger.info(
                 "No RNG state file for this process in %s; the resumed run may not be reproducible.",
                 checkpoint,
@@ -98,6 +98,19 @@ class ResumingMixin:
         states = self._rng_states(checkpoint) if checkpoint else None
         if states is not None:
             ckpt.restore_rng_state(states, distributed=self.accelerator.num_processes > 1)
+
+    def _resume_data_position(self, dataloader: Any, checkpoint: str | None, batches: int) -> Any:
+        """The loader for the resumed epoch: the checkpoint's data position restored when the
+        data can take it, else the first ``batches`` skipped (``checkpointing/data_state.py``)."""
+        args = self.args
+        layout = batch_layout(
+            args.world_size,
+            args.process_index,
+            self._train_batch_size or args.per_device_train_batch_size,
+            args.gradient_accumulation_steps,
+            args.dataloader_num_workers,
+        )
+        return resume_data_position(dataloader, checkpoint or "", batches, layout)
 
     def _saved_loss_window(self, checkpoint: str) -> dict | None:
         states = self._rng_states(checkpoint)

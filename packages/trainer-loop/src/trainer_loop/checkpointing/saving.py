@@ -21,6 +21,7 @@ from ..search.naming import trial_run_name
 from ..state import ExportableState
 from . import files as ckpt
 from .background import CheckpointWriter, asks_for_background_saves, write_in_background
+from .data_state import batch_layout, data_state_file_name, data_state_text
 from .folders import keep_only
 from .lazy_deepspeed import deepspeed_import_skipped
 from .recipe import CheckpointRecipe, best_checkpoint_dir, finish_checkpoint
@@ -129,12 +130,30 @@ class SavingMixin:
             keep=None,
             push=bool(args.push_to_hub),
         )
+        if recipe.with_training_state:
+            recipe.rank_files = self._data_state_files()
         if args.should_save:
             run = self._run
             recipe.keep = checkpoint_to_keep(
                 run.nonfinite if run is not None else None, self.model, recipe.final_dir
             )
         return recipe
+
+    def _data_state_files(self) -> dict[str, str]:
+        """This process's ``data_state.json``: its position in the training data, when known,
+        and the batch layout (see ``checkpointing/data_state.py``)."""
+        args = self.args
+        run = self._run
+        layout = batch_layout(
+            args.world_size,
+            args.process_index,
+            self._train_batch_size or args.per_device_train_batch_size,
+            args.gradient_accumulation_steps,
+            args.dataloader_num_workers,
+        )
+        loader = run.epoch_loader if run is not None else None
+        text = data_state_text(loader, layout, self.state.global_step)
+        return {data_state_file_name(args.world_size, args.process_index): text}
 
     def _write_checkpoint_in_place(self, recipe: CheckpointRecipe) -> None:
         """The blocking writer: the saving hooks fill a staging folder renamed into place."""
@@ -147,6 +166,8 @@ class SavingMixin:
                 self._save_optimizer_and_scheduler(staging)
                 self._save_scaler(staging)
                 self._save_rng_state(staging)
+            for name, text in recipe.rank_files.items():
+                ckpt.write_text(text, os.path.join(staging, name))
             if recipe.state_json is not None:
                 ckpt.write_text(recipe.state_json, os.path.join(staging, TRAINER_STATE_NAME))
 

@@ -16,7 +16,6 @@ import time
 from typing import Any
 
 import torch
-from trainer_data import skip_first_batches
 from trainer_dist import find_executable_batch_size
 
 from ..callbacks.nonfinite import NonFiniteWatch
@@ -198,8 +197,11 @@ class TrainingLoopMixin(RunSetupMixin):
             dataloader.set_epoch(epoch)
         elif hasattr(getattr(dataloader, "sampler", None), "set_epoch"):
             dataloader.sampler.set_epoch(epoch)
-        if batches_to_skip > 0:
-            dataloader = skip_first_batches(dataloader, batches_to_skip)
+        if batches_to_skip > 0:  # restore the data position, else skip the consumed batches
+            dataloader = self._resume_data_position(
+                dataloader, resume_from_checkpoint, batches_to_skip
+            )
+        self._run.epoch_loader = dataloader
         # Creating the iterator draws from the global generator. A checkpoint taken at an epoch
         # boundary precedes that draw; one taken mid-epoch follows it.
         if resume_from_checkpoint is not None and batches_to_skip == 0:
@@ -363,8 +365,6 @@ class TrainingLoopMixin(RunSetupMixin):
             deactivate_neftune(self.model, self.neftune_hook_handle)
         self.is_in_train = False
         return TrainOutput(self.state.global_step, train_loss, metrics)
-
-    # ---------------------------------------------------------------------------- set-up
 
     # ----------------------------------------------------------------------- per-step pieces
 

@@ -10,7 +10,11 @@ import sys
 import torch
 from trainer_data import has_length
 
-from ..checkpointing.resume_warnings import warn_if_resume_settings_differ
+from ..checkpointing.data_state import batch_layout, read_data_states, saved_layout
+from ..checkpointing.resume_warnings import (
+    warn_if_global_batch_differs,
+    warn_if_resume_settings_differ,
+)
 from ..results import TRAINER_STATE_NAME
 from ..state import TrainerState
 
@@ -75,6 +79,19 @@ class RunSetupMixin:
         if state_file and os.path.isfile(state_file):
             run_state, self.state = self.state, TrainerState.load_from_json(state_file)
             warn_if_resume_settings_differ(run_state, self.state, self.args)
+            args = self.args
+            warn_if_global_batch_differs(
+                saved_layout(read_data_states(checkpoint)),
+                batch_layout(
+                    args.world_size,
+                    args.process_index,
+                    self._train_batch_size or args.per_device_train_batch_size,
+                    args.gradient_accumulation_steps,
+                    args.dataloader_num_workers,
+                ),
+                self.state.global_step,
+                updates_per_epoch,
+            )
             self._load_callback_state()
             epochs_trained = self.state.global_step // updates_per_epoch
             if not self.args.ignore_data_skip:
