@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from ._kinds import _is_iterable, has_length
+from ._kinds import has_length, is_iterable_dataset
 
 __all__ = [
     "DataStateMismatch",
@@ -59,7 +59,7 @@ def stateful_dataset(dataset: Any) -> Any:
         if type(dataset).__name__ not in _WRAPPERS:
             return None
         dataset = getattr(dataset, "dataset", None)
-    return dataset if dataset is not None and _is_iterable(dataset) else None
+    return dataset if dataset is not None and is_iterable_dataset(dataset) else None
 
 
 def _is_stateful_loader(loader: Any) -> bool:
