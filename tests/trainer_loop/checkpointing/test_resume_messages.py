@@ -93,3 +93,22 @@ def test_bogus_path_and_no_checkpoint_errors_read_as_transformers(tmp_path, libr
         ValueError, match=re.escape(f"No valid checkpoint found in output directory ({empty})")
     ):
         _trainer(library, empty).train(resume_from_checkpoint=True)
+
+
+def test_missing_stateful_callback_is_the_last_warning_of_a_finished_resume(tmp_path, caplog):
+    """Code that reads "the last warning" of a resume (transformers' own tests do) finds the one
+    about the checkpoint's callback state, also when the checkpoint already reached max_steps."""
+    first = _trainer("ours", tmp_path / "o", max_steps=2, save_steps=2)
+    first.add_callback(
+        trainer_loop.EarlyStoppingCallback(early_stopping_patience=5)
+    )  # its state is saved
+    first.args.metric_for_best_model = "loss"
+    first.train()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="trainer_loop"):
+        _trainer(
+            "ours", tmp_path / "o", max_steps=2, restore_callback_states_from_checkpoint=True
+        ).train(resume_from_checkpoint=True)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("training already finished" in w for w in warnings)
+    assert "EarlyStoppingCallback" in warnings[-1], warnings

@@ -115,14 +115,7 @@ class TrainingLoopMixin(RunSetupMixin):
             trial,
         )
         if resume_from_checkpoint is not None and self.state.global_step >= plan.max_steps:
-            logger.warning(
-                "The checkpoint %s is at step %d and the run has max_steps=%d: training already "
-                "finished, nothing is trained. Raise max_steps or num_train_epochs to continue.",
-                resume_from_checkpoint,
-                self.state.global_step,
-                plan.max_steps,
-            )
-            run.epochs_trained = plan.num_train_epochs
+            run.epochs_trained = plan.num_train_epochs  # finished already (warned in set-up)
         model = self._prepare_for_training(plan.max_steps, train_dataloader, resume_from_checkpoint)
         self._log_run_header(
             plan.num_examples,

@@ -92,6 +92,17 @@ class RunSetupMixin:
                 self.state.global_step,
                 updates_per_epoch,
             )
+            if self.state.global_step >= max_steps:
+                # Said before the callback states are restored, whose warnings come last as in
+                # transformers (code that captures "the last warning" reads theirs).
+                logger.warning(
+                    "The checkpoint %s is at step %d and the run has max_steps=%d: training "
+                    "already finished, nothing is trained. Raise max_steps or num_train_epochs "
+                    "to continue.",
+                    checkpoint,
+                    self.state.global_step,
+                    max_steps,
+                )
             self._load_callback_state()
             epochs_trained = self.state.global_step // updates_per_epoch
             if not self.args.ignore_data_skip:
