@@ -56,8 +56,11 @@ def _history(trainer_obj) -> list[dict]:
 
 
 def _files(root: str) -> dict[str, list[str]]:
+    # data_state*.json (the data position) is this project's own; transformers ignores it.
     return {
-        name: sorted(os.listdir(os.path.join(root, name)))
+        name: sorted(
+            n for n in os.listdir(os.path.join(root, name)) if not n.startswith("data_state")
+        )
         for name in sorted(os.listdir(root))
         if name.startswith("checkpoint-")
     }

@@ -155,3 +155,19 @@ def test_without_the_call_nothing_reaches_transformers_and_restore_puts_loggers_
     finally:
         trainer.restore_transformers()
     assert _logger_setup() == before
+
+
+def test_log_level_sets_the_library_verbosity_not_a_child_level(library, tmp_path):
+    """A Trainer's log_level changes transformers' verbosity, which set_verbosity changes back;
+    no child logger keeps a level of its own (it would outlive later set_verbosity calls)."""
+    _, transformers = library
+    _trainer(transformers, tmp_path, log_level="error")
+    assert hf_logging.get_verbosity() == logging.ERROR
+    for name in (
+        "transformers.trainer",
+        "transformers.trainer_callback",
+        "transformers.training_args",
+    ):
+        assert logging.getLogger(name).level == logging.NOTSET, name
+    hf_logging.set_verbosity_info()
+    assert logging.getLogger("transformers.trainer").getEffectiveLevel() == logging.INFO

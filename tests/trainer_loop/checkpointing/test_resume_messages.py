@@ -52,13 +52,20 @@ def test_changed_settings_warn_like_transformers(tmp_path, caplog):
     changed = dict(save_steps=3, logging_steps=2, eval_steps=4, per_device_train_batch_size=2)
     _trainer("theirs", tmp_path / "t", max_steps=2).train()
     # transformers' own handler may hold an earlier test's stderr: listen on its logger directly.
+    # An earlier test may have left transformers' verbosity above WARNING: set it for this capture.
     stream = io.StringIO()
     listener = logging.StreamHandler(stream)
-    logging.getLogger("transformers").addHandler(listener)
+    hf_logger = logging.getLogger("transformers")
+    level, disabled = hf_logger.level, hf_logger.disabled
+    hf_logger.addHandler(listener)
+    hf_logger.setLevel(logging.WARNING)
+    hf_logger.disabled = False
     try:
         _trainer("theirs", tmp_path / "t", **changed).train(resume_from_checkpoint=True)
     finally:
-        logging.getLogger("transformers").removeHandler(listener)
+        hf_logger.removeHandler(listener)
+        hf_logger.setLevel(level)
+        hf_logger.disabled = disabled
     reference = _mismatch_lines(stream.getvalue())
 
     _trainer("ours", tmp_path / "o", max_steps=2).train()
