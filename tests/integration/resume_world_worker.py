@@ -2,11 +2,13 @@
 
 ``test_resume_other_world.py`` runs the one-process side in its own process and launches this
 file on two ranks: ``python resume_world_worker.py ROOT``. The two ranks train without a break
-(``ROOT/two``, checkpoint at step 13, mid-epoch), then resume the one-process checkpoint
+(``ROOT/two``, checkpoint at step 13, mid-epoch; ``ROOT/two_items`` with a model that
+divides by ``num_items_in_batch``), then resume the one-process checkpoint
 ``ROOT/one/checkpoint-13`` (``ROOT/two_from_one``), and, on a streaming dataset split by shards,
 try to resume a one-process stream checkpoint (``ROOT/stream_one/checkpoint-3``). Rank 0 saves the
 weights in ``ROOT/two.pt``. Global batch 16 everywhere: 8 per device x 2 processes, or 8 x 2
-accumulation steps on one process.
+accumulation steps on one process, which (as in transformers) halves each step's gradient: the
+resume rescales the optimizer's moments to follow.
 """
 
 from __future__ import annotations
@@ -30,18 +32,23 @@ TRAIN_LEN = 160  # 10 optimizer steps of 16 per epoch
 STOP_AT = 13  # mid-way through the second epoch
 
 
-class MLP(TinyMLP):
-    """Takes ``**kwargs`` and returns the micro-batch mean: with
-    ``average_tokens_across_devices=False`` both 8 x 2 accumulation steps and 8 x 2 processes
-    then give the large-batch gradient. (Other models get the gradient scaled by the
-    accumulation or process count, as in transformers 5.3.0; see docs/distributed.md.)
-    """
+class ItemsMLP(TinyMLP):
+    """Takes ``num_items_in_batch`` and divides its summed loss by it, as transformers' models do."""
 
-    def forward(self, x, labels=None, **kwargs):
-        return super().forward(x, labels)
+    def forward(self, x, labels=None, num_items_in_batch=None, **kwargs):
+        logits = self.net(x)
+        if labels is None:
+            return {"logits": logits}
+        loss = torch.nn.functional.cross_entropy(logits, labels, reduction="sum")
+        return {"loss": loss / num_items_in_batch, "logits": logits}
 
 
-def train(output_dir, world_size: int, resume=None, **overrides) -> dict[str, torch.Tensor]:
+MODELS = {"plain": TinyMLP, "items": ItemsMLP}
+
+
+def train(
+    output_dir, world_size: int, resume=None, model: str = "plain", **overrides
+) -> dict[str, torch.Tensor]:
     settings = dict(
         output_dir=str(output_dir),
         per_device_train_batch_size=PER_DEVICE,
@@ -55,12 +62,11 @@ def train(output_dir, world_size: int, resume=None, **overrides) -> dict[str, to
         save_strategy="steps",
         save_steps=STOP_AT,
         ddp_find_unused_parameters=False,
-        average_tokens_across_devices=False,
     )
     settings.update(overrides)
     torch.manual_seed(0)
     trainer = Trainer(
-        model=MLP(),
+        model=MODELS[model](),
         args=TrainingArguments(**settings),
         train_dataset=classification_data(TRAIN_LEN),
     )
@@ -126,6 +132,7 @@ def main() -> int:
     rank = int(os.environ["RANK"])
     results = {
         "two": train(root / "two", 2),
+        "two_items": train(root / "two_items", 2, model="items"),
         "two_from_one": train(root / "two_from_one", 2, resume=root / "one" / "checkpoint-13"),
         "stream_refusal": stream_refusal(root),
         "stream_two_from_one": train_stream(

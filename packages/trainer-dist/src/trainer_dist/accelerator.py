@@ -37,6 +37,7 @@ from accelerate.utils import (
 
 from ._args import accelerator_config_dict, get_arg, truthy
 from ._launch import check_process_count, launched_distributed
+from .elastic import join_restarted_group
 from .fsdp_plugin import (
     build_fsdp_plugin,
     fsdp_plugin_kwargs,
@@ -222,11 +223,18 @@ def build_accelerator(
         kwargs["parallelism_config"] = parallelism_config
 
     _reset_state(config, use_cpu)
+    if launched_distributed() and not PartialState._shared_state:
+        join_restarted_group(backend or _default_backend(use_cpu), timeout)
     accelerator = Accelerator(**kwargs)
     _warn_if_fp16_is_not_used(accelerator)
     _post_process(accelerator, args)
     _share_with_args(accelerator, args)
     return accelerator
+
+
+def _default_backend(use_cpu: bool) -> str:
+    """The backend accelerate picks for a launched process on CPU or CUDA."""
+    return "nccl" if not use_cpu and torch.cuda.is_available() else "gloo"
 
 
 def _warn_if_fp16_is_not_used(accelerator: Accelerator) -> None:

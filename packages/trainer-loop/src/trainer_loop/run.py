@@ -126,7 +126,9 @@ class Run:
     - ``accelerate_wrapped``: accelerate prepared model and optimizer (clipping unscales through it);
     - ``count_flos`` / ``count_tokens``: the step adds FLOs or input tokens to the state;
     - ``scheduler_per_update``: the schedule steps after each update (not ``ReduceLROnPlateau``);
-    - ``fused_backward``: the LOMO/AdaLomo optimizer that updates inside its backward, or None.
+    - ``fused_backward``: the LOMO/AdaLomo optimizer that updates inside its backward, or None;
+    - ``gradient_divisor``: what backward divides the loss by, the accumulation steps unless a
+      resume keeps the checkpoint's (``checkpointing/gradient_scale.py``).
 
     ``initial_tokens_seen`` and ``initial_total_flos`` are the state's counts when the run
     started, so throughput covers this run only (a resumed run counts from where it resumed).
@@ -155,6 +157,7 @@ class Run:
         "count_tokens",
         "scheduler_per_update",
         "fused_backward",
+        "gradient_divisor",
         "epoch_loader",
     )
 
@@ -176,6 +179,7 @@ class Run:
         self.count_tokens = False
         self.scheduler_per_update = True
         self.fused_backward: Any = None
+        self.gradient_divisor: int | None = None
         self.epoch_loader: Any = None
 
 

@@ -4,7 +4,7 @@ Every checkpoint with training state holds one small JSON file per process (``da
 or ``data_state_<rank>.json`` with several processes, named like the RNG files)::
 
     {"format": 1, "world_size": 2, "rank": 0, "per_device_batch": 8, "accumulation": 1,
-     "num_workers": 0, "global_step": 20, "split": "none",
+     "num_workers": 0, "gradient_divisor": 1, "global_step": 20, "split": "none",
      "source": {"type": "IterableDataset", "num_shards": 4, "files": [...]},
      "position": {"kind": "dataset", "state": {...}} | null}
 
@@ -12,7 +12,8 @@ or ``data_state_<rank>.json`` with several processes, named like the RNG files):
 then restores it instead of reading the consumed examples again. Without it (map-style data,
 data without ``state_dict``, or a checkpoint written by transformers), the resumed epoch skips
 the consumed batches as before. The batch layout lets a resume on another number of processes
-say what changes. Nothing here reads the trainer: the functions take values.
+say what changes; ``gradient_divisor`` keeps the gradient's scale when the accumulation steps
+change (``checkpointing/gradient_scale.py``). Nothing here reads the trainer: the functions take values.
 """
 
 from __future__ import annotations
@@ -53,6 +54,24 @@ def batch_layout(
         "accumulation": int(accumulation),
         "num_workers": int(num_workers),
     }
+
+
+def run_layout(
+    args: Any, per_device_batch: int | None, gradient_divisor: int | None = None
+) -> dict[str, int]:
+    """The batch layout of a run with these ``TrainingArguments`` (``per_device_batch`` when
+    ``auto_find_batch_size`` lowered it); ``gradient_divisor`` when the run has one
+    (``checkpointing/gradient_scale.py``)."""
+    layout = batch_layout(
+        args.world_size,
+        args.process_index,
+        per_device_batch or args.per_device_train_batch_size,
+        args.gradient_accumulation_steps,
+        args.dataloader_num_workers,
+    )
+    if gradient_divisor is not None:
+        layout["gradient_divisor"] = int(gradient_divisor)
+    return layout
 
 
 def global_batch(layout: dict[str, Any]) -> int:
@@ -106,7 +125,7 @@ def saved_layout(states: dict[int, dict[str, Any]]) -> dict[str, Any] | None:
     first = states.get(0) or next(iter(states.values()), None)
     if first is None:
         return None
-    keys = ("world_size", "per_device_batch", "accumulation", "num_workers")
+    keys = ("world_size", "per_device_batch", "accumulation", "num_workers", "gradient_divisor")
     return {key: first[key] for key in keys if key in first}
 
 

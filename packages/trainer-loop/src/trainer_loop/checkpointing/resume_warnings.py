@@ -62,14 +62,10 @@ def warn_if_global_batch_differs(
         if saved["world_size"] != layout["world_size"]:
             logger.info(
                 "Resuming a checkpoint written by %d process(es) on %d with the same global batch "
-                "(%d): training continues at the same example.%s",
+                "(%d): training continues at the same example.",
                 saved["world_size"],
                 layout["world_size"],
                 new,
-                ""
-                if saved["accumulation"] == layout["accumulation"]
-                else " gradient_accumulation_steps changed, which can change the gradient's scale "
-                "as in transformers (docs/distributed.md, 'What is exact').",
             )
         return None
     done = global_step % max(updates_per_epoch, 1)

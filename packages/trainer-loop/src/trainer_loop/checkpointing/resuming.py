@@ -12,7 +12,7 @@ from ..results import OPTIMIZER_NAME, SCALER_NAME, SCHEDULER_NAME
 from ..state import TrainerControl
 from . import files as ckpt
 from .adapters import carries_adapters, has_adapter_weights, is_peft_model, load_adapter_checkpoint
-from .data_state import batch_layout, resume_data_position
+from .data_state import resume_data_position, run_layout
 
 logger = logging.getLogger(__name__)
 
@@ -102,14 +102,7 @@ class ResumingMixin:
     def _resume_data_position(self, dataloader: Any, checkpoint: str | None, batches: int) -> Any:
         """The loader for the resumed epoch: the checkpoint's data position restored when the
         data can take it, else the first ``batches`` skipped (``checkpointing/data_state.py``)."""
-        args = self.args
-        layout = batch_layout(
-            args.world_size,
-            args.process_index,
-            self._train_batch_size or args.per_device_train_batch_size,
-            args.gradient_accumulation_steps,
-            args.dataloader_num_workers,
-        )
+        layout = run_layout(self.args, self._train_batch_size)
         return resume_data_position(dataloader, checkpoint or "", batches, layout)
 
     def _saved_loss_window(self, checkpoint: str) -> dict | None:

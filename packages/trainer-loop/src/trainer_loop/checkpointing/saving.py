@@ -21,7 +21,7 @@ from ..search.naming import trial_run_name
 from ..state import ExportableState
 from . import files as ckpt
 from .background import CheckpointWriter, asks_for_background_saves, write_in_background
-from .data_state import batch_layout, data_state_file_name, data_state_text
+from .data_state import data_state_file_name, data_state_text, run_layout
 from .folders import keep_only
 from .lazy_deepspeed import deepspeed_import_skipped
 from .recipe import CheckpointRecipe, best_checkpoint_dir, finish_checkpoint
@@ -144,12 +144,10 @@ class SavingMixin:
         and the batch layout (see ``checkpointing/data_state.py``)."""
         args = self.args
         run = self._run
-        layout = batch_layout(
-            args.world_size,
-            args.process_index,
-            self._train_batch_size or args.per_device_train_batch_size,
-            args.gradient_accumulation_steps,
-            args.dataloader_num_workers,
+        layout = run_layout(
+            args,
+            self._train_batch_size,
+            gradient_divisor=run.gradient_divisor if run is not None else None,
         )
         loader = run.epoch_loader if run is not None else None
         text = data_state_text(loader, layout, self.state.global_step)

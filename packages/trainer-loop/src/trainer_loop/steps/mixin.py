@@ -263,16 +263,22 @@ class StepMixin:
         return self.accelerator.no_sync(model)
 
     def _backward(self, loss: torch.Tensor) -> None:
-        if self.is_deepspeed_enabled:
-            self.accelerator.backward(loss, scale_wrt_gas=False)
-            return
+        run = self._run
+        accumulation = self.args.gradient_accumulation_steps
         # transformers 5.3.0 divides by the accumulation steps here too (inside accelerate's
         # backward), on top of training_step's normalisation; done alike so runs and
-        # checkpoints reproduce between the two libraries (see docs/migration.md).
-        accumulation = self.args.gradient_accumulation_steps
-        if accumulation > 1:
-            loss = loss / accumulation
-        run = self._run
+        # checkpoints reproduce between the two libraries (see docs/migration.md). A resume
+        # with other accumulation steps keeps the checkpoint's divisor (gradient_scale.py).
+        divisor = (
+            accumulation if run is None or run.gradient_divisor is None else run.gradient_divisor
+        )
+        if self.is_deepspeed_enabled:  # the engine divides by its accumulation steps
+            if divisor != accumulation:
+                loss = loss * (accumulation / divisor)
+            self.accelerator.backward(loss, scale_wrt_gas=False)
+            return
+        if divisor > 1:
+            loss = loss / divisor
         fused = run.fused_backward if run is not None else None
         if fused is not None:  # LOMO/AdaLomo update each parameter as its gradient arrives
             fused.fused_backward(loss, self._get_learning_rate())

@@ -10,7 +10,8 @@ import sys
 import torch
 from trainer_data import has_length
 
-from ..checkpointing.data_state import batch_layout, read_data_states, saved_layout
+from ..checkpointing.data_state import read_data_states, run_layout, saved_layout
+from ..checkpointing.gradient_scale import gradient_divisor
 from ..checkpointing.resume_warnings import (
     warn_if_global_batch_differs,
     warn_if_resume_settings_differ,
@@ -79,16 +80,9 @@ class RunSetupMixin:
         if state_file and os.path.isfile(state_file):
             run_state, self.state = self.state, TrainerState.load_from_json(state_file)
             warn_if_resume_settings_differ(run_state, self.state, self.args)
-            args = self.args
             warn_if_global_batch_differs(
                 saved_layout(read_data_states(checkpoint)),
-                batch_layout(
-                    args.world_size,
-                    args.process_index,
-                    self._train_batch_size or args.per_device_train_batch_size,
-                    args.gradient_accumulation_steps,
-                    args.dataloader_num_workers,
-                ),
+                run_layout(self.args, self._train_batch_size),
                 self.state.global_step,
                 updates_per_epoch,
             )
@@ -159,6 +153,10 @@ class RunSetupMixin:
             self._load_optimizer_and_scheduler(checkpoint)
             self._load_scaler(checkpoint)
         run = self._run
+        run.gradient_divisor = gradient_divisor(
+            saved_layout(read_data_states(checkpoint)) if checkpoint is not None else None,
+            self.args.gradient_accumulation_steps,
+        )
         run.scheduler_per_update = not isinstance(
             self.lr_scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau
         )
