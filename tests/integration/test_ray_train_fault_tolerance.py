@@ -31,7 +31,7 @@ def ray_session(monkeypatch):
     monkeypatch.setenv("PYTHONPATH", path)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     failure = None
-    for _ in range(2):  # Ray gives its node 30 s to come up, which a busy machine can miss
+    for _ in range(3):  # Ray gives its node 30 s to come up, which a busy machine can miss
         try:
             ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False)
             break
