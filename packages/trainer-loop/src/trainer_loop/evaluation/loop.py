@@ -15,28 +15,18 @@ from ..losses import output_logits
 from ..metrics import denumpify_detensorize, speed_metrics
 from ..results import EvalLoopOutput, EvalPrediction, PredictionOutput
 from .collect import BatchCollector, LossCollector, batch_size_of, detach_nested
-from .plan import LoopPlan
+from .plan import LoopPlan, LoopSetupMixin
 
 logger = logging.getLogger(__name__)
 
 
-class EvaluationMixin:
+class EvaluationMixin(LoopSetupMixin):
     """Evaluation and prediction for ``Trainer``."""
 
     def _init_evaluation(self) -> None:
         """What this mixin keeps between calls (called once by ``Trainer.__init__``)."""
-        self._model_registered = False  # the accelerator has prepared the model
-        # Seconds the first evaluation spent preparing the model; reported from then on.
-        self.model_preparation_time: float | None = None
+        self._init_model_preparation()
         self._loop_plan: LoopPlan | None = None
-
-    def _forget_model_preparation(self) -> None:
-        """A new accelerator has not prepared the model: the next evaluation prepares it."""
-        self._model_registered = False
-
-    def _mark_model_prepared(self) -> None:
-        """Training prepared the model: evaluation no longer prepares (or times) it."""
-        self._model_registered = True
 
     def evaluate(
         self,
@@ -334,54 +324,7 @@ class EvaluationMixin:
         logits = output_logits(outputs, skipped, has_loss)
         return loss, detach_nested(logits[0] if len(logits) == 1 else logits), labels
 
-    def _plan_loop(self) -> LoopPlan:
-        """What one evaluation loop can work out once instead of per batch (see ``LoopPlan``)."""
-        return LoopPlan(
-            ignored_outputs=(
-                self._default_ignored_outputs(has_loss=False),
-                self._default_ignored_outputs(has_loss=True),
-            ),
-            inputs_stay=self._uses_default("_prepare_inputs", "_prepare_input")
-            and self._inputs_stay_on_host(),
-            device=self.args.device,
-            counts_items=self.model_accepts_loss_kwargs or self.compute_loss_func is not None,
-            default_loss_context=self._default_loss_context(),
-            step_listened=bool(self.callback_handler.listeners("on_prediction_step")),
-        )
-
-    def _default_ignored_outputs(self, has_loss: bool) -> frozenset[str]:
-        """Output keys left out of the logits: the config's ``keys_to_ignore_at_inference``, and the loss.
-
-        ``evaluation_loop`` works the sets out once per loop rather than once per batch.
-        """
-        config = getattr(self.model, "config", None)
-        keys = (
-            frozenset(getattr(config, "keys_to_ignore_at_inference", ["past_key_values"]))
-            if config is not None
-            else frozenset()
-        )
-        return keys | {"loss"} if has_loss else keys
-
     # ------------------------------------------------------------------------------ helpers
-
-    def _model_for_evaluation(self) -> torch.nn.Module:
-        model = self.model_wrapped if self.is_in_train else self.model
-        if not self._model_registered and model is self.model:
-            # The first evaluation before any training prepares the model; like transformers,
-            # the time it took is reported as ``<prefix>_model_preparation_time`` from then on.
-            start = time.time()
-            if self._needs_accelerate_wrapping():
-                model = self.accelerator.prepare_model(model, evaluation_mode=True)
-                if model is not self.model:
-                    self.model_wrapped = model
-            self._model_registered = True
-            self.model_preparation_time = round(time.time() - start, 4)
-        if not self.is_in_train:
-            if self.args.fp16_full_eval:
-                model = model.to(dtype=torch.float16, device=self.args.device)
-            elif self.args.bf16_full_eval:
-                model = model.to(dtype=torch.bfloat16, device=self.args.device)
-        return self._wrap_model(model, training=False)
 
     def _gather_for_metrics(self, tensors: Any) -> Any:
         if self.accelerator.num_processes == 1:
