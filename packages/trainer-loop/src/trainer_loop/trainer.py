@@ -2,8 +2,9 @@
 
 The training loop lives in :mod:`trainer_loop.training.loop`, evaluation in
 :mod:`trainer_loop.evaluation.loop`, saving and resuming in :mod:`trainer_loop.checkpointing.saving`, data loaders and
-the optimizer in :mod:`trainer_loop.training.components`, the per-batch step in :mod:`trainer_loop.steps.mixin`;
-this class mixes them together and holds what they share.
+the optimizer in :mod:`trainer_loop.training.components`, the per-batch step in :mod:`trainer_loop.steps.mixin`,
+the checks of the constructor's arguments in :mod:`trainer_loop.construction`; this class mixes them
+together and holds what they share.
 """
 
 from __future__ import annotations
@@ -16,11 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 from trainer_args import TrainingArguments
-from trainer_data import (
-    DataCollatorWithPadding,
-    default_data_collator,
-    has_length,
-)
+from trainer_data import DataCollatorWithPadding, default_data_collator
 from trainer_dist import build_accelerator, enable_full_determinism, set_seed
 
 from .callbacks.base import CallbackHandler, TrainerCallback
@@ -29,6 +26,7 @@ from .checkpointing.adapters import base_model_of_adapters
 from .checkpointing.checks import ensure_output_dir
 from .checkpointing.resuming import ResumingMixin
 from .checkpointing.saving import SavingMixin
+from .construction import ConstructionChecksMixin, can_return_loss, default_label_names
 from .evaluation.best_metric import BestMetricMixin
 from .evaluation.loop import EvaluationMixin
 from .integrations import get_reporting_integration_callbacks
@@ -57,6 +55,7 @@ class Trainer(
     ReportingMixin,
     ComponentsMixin,
     StepMixin,
+    ConstructionChecksMixin,
     RunAttributes,
 ):
     """Train, evaluate and predict with a PyTorch model, with the transformers ``Trainer`` API.
@@ -137,9 +136,9 @@ class Trainer(
         self.label_names = (
             list(args.label_names)
             if args.label_names is not None
-            else _default_label_names(inspected)
+            else default_label_names(inspected)
         )
-        self.can_return_loss = _can_return_loss(inspected)
+        self.can_return_loss = can_return_loss(inspected)
         self.label_smoother = build_label_smoother(args.label_smoothing_factor, model)
         self._validate_construction()
 
@@ -229,60 +228,6 @@ class Trainer(
             return DataCollatorWithPadding(self.processing_class)
         return default_data_collator
 
-    def _validate_construction(self) -> None:
-        args = self.args
-        if (
-            args.batch_eval_metrics
-            and self.compute_metrics is not None
-            and "compute_result" not in inspect.signature(self.compute_metrics).parameters
-        ):
-            raise ValueError(
-                "batch_eval_metrics=True needs a compute_metrics function with a `compute_result` "
-                "argument: it is called per batch and must return the summary when "
-                "compute_result=True."
-            )
-        if (
-            str(args.eval_strategy) not in ("no", "IntervalStrategy.NO")
-            and self.eval_dataset is None
-        ):
-            raise ValueError(
-                f"eval_strategy={_value(args.eval_strategy)!r} needs an eval_dataset: pass one to "
-                "Trainer or set eval_strategy='no'."
-            )
-        if (
-            _value(args.save_strategy) == "best" or args.load_best_model_at_end
-        ) and args.metric_for_best_model is None:
-            raise ValueError(
-                "`args.metric_for_best_model` must be provided: save_strategy='best' and "
-                "load_best_model_at_end=True need it (for example 'loss' or 'eval_accuracy')."
-            )
-        if self.optimizer_cls_and_kwargs is not None and self.optimizer is not None:
-            raise RuntimeError("Pass either `optimizers` or `optimizer_cls_and_kwargs`, not both.")
-        if self.model_init is not None and (
-            self.optimizer is not None or self.lr_scheduler is not None
-        ):
-            raise RuntimeError(
-                "`model_init` builds a new model per run, so a ready `optimizers` pair cannot be used; "
-                "override create_optimizer_and_scheduler in a subclass instead."
-            )
-        if self.is_fsdp_enabled and (self.optimizer is not None or self.lr_scheduler is not None):
-            raise RuntimeError(
-                "Passing `optimizers` is not supported with FSDP: override create_optimizer instead."
-            )
-        if not callable(self.data_collator):
-            raise TypeError(
-                "`data_collator` must be callable (a function or an object with __call__)."
-            )
-        if (
-            self.train_dataset is not None
-            and not has_length(self.train_dataset)
-            and args.max_steps <= 0
-        ):
-            raise ValueError(
-                "The train_dataset has no length, so the number of steps is unknown: set max_steps "
-                "to a positive value (the learning-rate schedule needs it in advance)."
-            )
-
     def call_model_init(self, trial: Any = None) -> nn.Module:
         """Build a model with ``model_init``, passing ``trial`` when the function takes an argument."""
         n_params = len(inspect.signature(self.model_init).parameters)
@@ -363,10 +308,6 @@ class Trainer(
 # --------------------------------------------------------------------------------- helpers
 
 
-def _value(strategy: Any) -> str:
-    return getattr(strategy, "value", strategy)
-
-
 def _is_model_parallel(model: nn.Module, args: TrainingArguments) -> bool:
     device_map = getattr(model, "hf_device_map", None)
     if not device_map:
@@ -375,23 +316,6 @@ def _is_model_parallel(model: nn.Module, args: TrainingArguments) -> bool:
     if len(devices) > 1:
         return True
     return len(devices) == 1 and args.device != torch.device(next(iter(devices)))
-
-
-def _forward_parameters(model: nn.Module) -> dict[str, inspect.Parameter]:
-    # The class's forward, as transformers reads it (an instance may carry hooks around it).
-    return dict(inspect.signature(type(model).forward).parameters)
-
-
-def _default_label_names(model: nn.Module) -> list[str]:
-    params = _forward_parameters(model)
-    if "QuestionAnswering" in type(model).__name__:
-        return [p for p in params if "label" in p or p in ("start_positions", "end_positions")]
-    return [p for p in params if "label" in p]
-
-
-def _can_return_loss(model: nn.Module) -> bool:
-    param = _forward_parameters(model).get("return_loss")
-    return bool(param is not None and param.default is True)
 
 
 def _parallel_size(trainer: Trainer, name: str) -> int:
