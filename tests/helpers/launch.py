@@ -1,4 +1,5 @@
-"""Run a function in N processes on CPU with the gloo backend (real torch.distributed)."""
+"""Run a function in N processes on CPU with the gloo backend (real torch.distributed), and
+import scripts (workers, the repository's tools) as modules."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -72,13 +76,25 @@ def run_distributed(
     return outputs
 
 
-def load_script(path: str | Path):
-    """Import a worker script as a module, so a test can call its functions in-process too."""
+def load_script(path: str | Path, module_name: str | None = None) -> ModuleType:
+    """Import a script as a module, so a test can call its functions in-process too.
+
+    With ``module_name`` the module takes that name and is put in ``sys.modules`` before it runs:
+    a dataclass whose annotations are strings looks its module up there.
+    """
     path = Path(path)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
+    spec = importlib.util.spec_from_file_location(module_name or path.stem, path)
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    if module_name is not None:
+        sys.modules[module_name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def load_tool(name: str) -> ModuleType:
+    """``tools/<name>.py`` of the repository as the module ``_tool_<name>``."""
+    return load_script(REPO_ROOT / "tools" / f"{name}.py", module_name=f"_tool_{name}")
 
 
 def worker_done(rank: int) -> None:
