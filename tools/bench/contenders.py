@@ -139,7 +139,11 @@ def _quiet():
     return stack
 
 
-def _args_kwargs(out_dir: str, batch: int, steps: int, device: str, **extra) -> dict[str, Any]:
+def args_kwargs(out_dir: str, batch: int, steps: int, device: str, **extra) -> dict[str, Any]:
+    """``TrainingArguments`` fields for a benchmarked Trainer, ours or transformers': the raw loop's
+    optimisation (learning rate, weight decay, clipping, linear schedule, seed), ``batch`` for
+    training and evaluation, no saving, reporting or progress bar. ``extra`` adds or overrides
+    fields (the GPU check's fused AdamW and bf16, for one)."""
     kw = dict(
         output_dir=out_dir,
         per_device_train_batch_size=batch,
@@ -188,7 +192,7 @@ def build_trainer(
     """A ``trainer_loop.Trainer`` (``which="ours"``) or a ``transformers.Trainer`` and its stamps."""
     stamps: list[float] = []
     Trainer, TrainerCallback, TrainingArguments = trainer_api(which)  # noqa: N806
-    args = TrainingArguments(**_args_kwargs(out_dir, batch, steps, device, **extra))
+    args = TrainingArguments(**args_kwargs(out_dir, batch, steps, device, **extra))
     trainer = Trainer(
         model=model,
         args=args,

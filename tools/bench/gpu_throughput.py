@@ -26,7 +26,13 @@ from typing import Any
 
 import torch
 
-from tools.bench.contenders import _quiet, decay_groups, linear_schedule, trainer_api
+from tools.bench.contenders import (
+    _quiet,
+    args_kwargs,
+    decay_groups,
+    linear_schedule,
+    trainer_api,
+)
 from tools.bench.gpt124m import (
     GPT,
     GPT2_SMALL,
@@ -131,31 +137,6 @@ def run_raw(model, data, size: RunSize, device: str, compile: bool, clock: StepC
                 break
 
 
-def trainer_kwargs(out_dir: str, batch: int, steps: int, device: str, **extra) -> dict[str, Any]:
-    kw = dict(
-        output_dir=out_dir,
-        per_device_train_batch_size=batch,
-        max_steps=steps,
-        learning_rate=LR,
-        weight_decay=WEIGHT_DECAY,
-        max_grad_norm=MAX_GRAD_NORM,
-        lr_scheduler_type="linear",
-        warmup_steps=0,
-        optim="adamw_torch_fused",
-        bf16=True,
-        logging_steps=10**6,  # no log (and no sync) between the two clock readings
-        save_strategy="no",
-        report_to="none",
-        disable_tqdm=True,
-        seed=SEED,
-        use_cpu=device == "cpu",
-        dataloader_pin_memory=device == "cuda",
-        dataloader_drop_last=True,
-    )
-    kw.update(extra)
-    return kw
-
-
 def run_trainer(
     which: str, model, data, size: RunSize, device: str, compile: bool, clock: StepClock,
     collate=None, batch: int | None = None, steps: int | None = None,
@@ -168,8 +149,14 @@ def run_trainer(
             clock.tick()
 
     with tempfile.TemporaryDirectory() as out:
-        kw = trainer_kwargs(out, batch or size.batch, steps or size.steps, device)
-        kw["torch_compile"] = compile
+        kw = args_kwargs(
+            out, batch or size.batch, steps or size.steps, device,
+            optim="adamw_torch_fused", bf16=True,
+            logging_steps=10**6,  # no log (and no sync) between the two clock readings
+            dataloader_pin_memory=device == "cuda",  # as the raw loop's DataLoader
+            dataloader_drop_last=True,
+            torch_compile=compile,
+        )  # fmt: skip
         # Another transformers version may lack a field (use_cpu, ...): leave those out.
         known = {f.name for f in dataclasses.fields(TrainingArguments)}
         kw = {k: v for k, v in kw.items() if k in known}
