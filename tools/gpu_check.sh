@@ -12,6 +12,8 @@
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# The workspace interpreter when there is one (a checkout), else the machine's (the device image).
+if [ -z "${PYTHON:-}" ] && [ -x "$ROOT/.venv/bin/python" ]; then PYTHON=$ROOT/.venv/bin/python; fi
 PY=${PYTHON:-python3}
 export OUT=${OUT:-$ROOT/gpu-check-out}
 mkdir -p "$OUT"

@@ -8,10 +8,11 @@ rather than halfway through a run.
 from __future__ import annotations
 
 import inspect
-from typing import Any
 
 from torch import nn
 from trainer_data import has_length
+
+from .options import option_name
 
 
 class ConstructionChecksMixin:
@@ -34,11 +35,11 @@ class ConstructionChecksMixin:
             and self.eval_dataset is None
         ):
             raise ValueError(
-                f"eval_strategy={_value(args.eval_strategy)!r} needs an eval_dataset: pass one to "
+                f"eval_strategy={option_name(args.eval_strategy)!r} needs an eval_dataset: pass one to "
                 "Trainer or set eval_strategy='no'."
             )
         if (
-            _value(args.save_strategy) == "best" or args.load_best_model_at_end
+            option_name(args.save_strategy) == "best" or args.load_best_model_at_end
         ) and args.metric_for_best_model is None:
             raise ValueError(
                 "`args.metric_for_best_model` must be provided: save_strategy='best' and "
@@ -89,7 +90,3 @@ def can_return_loss(model: nn.Module) -> bool:
 def _forward_parameters(model: nn.Module) -> dict[str, inspect.Parameter]:
     # The class's forward, as transformers reads it (an instance may carry hooks around it).
     return dict(inspect.signature(type(model).forward).parameters)
-
-
-def _value(strategy: Any) -> str:
-    return getattr(strategy, "value", strategy)

@@ -10,6 +10,7 @@ import torch
 
 from ..callbacks.nonfinite import checkpoint_to_keep
 from ..hooks import overrides_any
+from ..options import option_name
 from ..results import (
     OPTIMIZER_NAME,
     SCALER_NAME,
@@ -106,7 +107,7 @@ class SavingMixin:
         run_dir = self._get_output_dir(trial)
         state_json = None
         if args.should_save:
-            strategy = str(getattr(args.save_strategy, "value", args.save_strategy))
+            strategy = option_name(args.save_strategy)
             # With save_strategy="best", best_global_step is not tracked; the step of the last
             # improvement is, and its checkpoint is the one being written.
             run = self._run

@@ -6,6 +6,8 @@ from typing import Any
 
 import torch
 
+from ..options import option_name
+
 
 class BestMetricMixin:
     """The evaluation a training run does at its evaluation steps, and best-model tracking."""
@@ -45,7 +47,7 @@ class BestMetricMixin:
         self.state.best_metric = value
         if self._run is not None:
             self._run.last_best_step = self.state.global_step
-        if str(getattr(self.args.save_strategy, "value", self.args.save_strategy)) in (
+        if option_name(self.args.save_strategy) in (
             "steps",
             "epoch",
         ):

@@ -10,6 +10,8 @@ import logging
 import os
 from typing import Any
 
+from ..options import option_name
+
 logger = logging.getLogger(__name__)
 
 
@@ -100,7 +102,7 @@ class HubMixin:
         hub = self._hub()
         skipped = hub.checkpoint_push_skipped(self.args, self.push_in_progress)
         if skipped is not None:
-            if str(getattr(self.args.hub_strategy, "value", self.args.hub_strategy)) != "end":
+            if option_name(self.args.hub_strategy) != "end":
                 logger.info("Not pushing %s: %s.", os.path.basename(checkpoint_folder), skipped)
             return
         if self.hub_model_id is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ..options import option_name
 from ..results import BestRun, HPSearchBackend
 
 logger = logging.getLogger(__name__)
@@ -127,7 +128,7 @@ def resolve_backend(backend: Any) -> str:
             'hyperparameter_search needs optuna or Ray Tune: pip install "trainer-loop[optuna]" '
             'or pip install "trainer-loop[ray]".'
         )
-    name = str(getattr(backend, "value", backend))
+    name = option_name(backend)
     if name in _HOSTED_BACKENDS:
         raise ValueError(
             f"hyperparameter_search(backend={name!r}) is not available: {_HOSTED_BACKENDS[name]}. "

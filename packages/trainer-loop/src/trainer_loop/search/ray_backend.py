@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..options import option_name
 from ..results import PREFIX_CHECKPOINT_DIR, BestRun
 
 logger = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ def _check_scheduler(trainer: Any, scheduler: Any) -> None:
     )
 
     intermediate = (ASHAScheduler, MedianStoppingRule, HyperBandForBOHB, PopulationBasedTraining)
-    strategy = str(getattr(trainer.args.eval_strategy, "value", trainer.args.eval_strategy))
+    strategy = option_name(trainer.args.eval_strategy)
     if isinstance(scheduler, intermediate) and (not trainer.args.do_eval or strategy == "no"):
         name = type(scheduler).__name__
         raise RuntimeError(

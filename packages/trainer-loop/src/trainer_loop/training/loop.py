@@ -23,6 +23,7 @@ from ..checkpointing.background import wait_for_writer
 from ..checkpointing.folders import resolve_resume_checkpoint
 from ..hooks import overrides
 from ..metrics import speed_metrics
+from ..options import option_name
 from ..reporting.throughput import add_throughput_metrics
 from ..results import TRAINER_STATE_NAME, TrainOutput
 from ..run import LossWindow, Run, RunPlan
@@ -322,7 +323,7 @@ class TrainingLoopMixin(RunSetupMixin):
         if self.control.should_evaluate:
             metrics = self._evaluate(trial, ignore_keys_for_eval)
             is_new_best = self._determine_best_metric(metrics, trial)
-            if _value(self.args.save_strategy) == "best":
+            if option_name(self.args.save_strategy) == "best":
                 self.control.should_save = is_new_best
         if self.control.should_save:
             self._save_checkpoint(model, trial)
@@ -387,7 +388,3 @@ class TrainingLoopMixin(RunSetupMixin):
         return hasattr(self.model, "num_parameters") or overrides(
             self, "floating_point_ops", StepMixin
         )
-
-
-def _value(strategy: Any) -> str:
-    return getattr(strategy, "value", strategy)

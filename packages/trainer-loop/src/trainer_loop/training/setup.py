@@ -16,6 +16,7 @@ from ..checkpointing.resume_warnings import (
     warn_if_global_batch_differs,
     warn_if_resume_settings_differ,
 )
+from ..options import option_name
 from ..results import TRAINER_STATE_NAME
 from ..state import TrainerState
 
@@ -217,7 +218,7 @@ def _is_fsdp2(accelerator) -> bool:
 
 def _fused_backward_optimizer(optimizer, args):
     """The LOMO/AdaLomo optimizer that updates parameters inside its own backward, or None."""
-    if str(getattr(args.optim, "value", args.optim)) not in ("lomo", "adalomo"):
+    if option_name(args.optim) not in ("lomo", "adalomo"):
         return None
     inner = getattr(optimizer, "optimizer", optimizer)  # accelerate's AcceleratedOptimizer
     return inner if callable(getattr(inner, "fused_backward", None)) else None
