@@ -17,6 +17,8 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
+from helpers.ray_local import start_local_ray  # noqa: E402
+
 pytestmark = [pytest.mark.distributed, pytest.mark.slow]
 
 
@@ -30,16 +32,7 @@ def ray_session(monkeypatch):
     path = os.pathsep.join([str(HERE), str(HERE.parent), os.environ.get("PYTHONPATH", "")])
     monkeypatch.setenv("PYTHONPATH", path)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    failure = None
-    for _ in range(3):  # Ray gives its node 30 s to come up, which a busy machine can miss
-        try:
-            ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False)
-            break
-        except Exception as error:  # noqa: BLE001 - Ray raises a bare Exception on timeout
-            failure = error
-            ray.shutdown()
-    else:
-        pytest.skip(f"a local Ray instance could not start on this machine: {failure}")
+    start_local_ray(monkeypatch, num_cpus=4)
     yield
     ray.shutdown()
 

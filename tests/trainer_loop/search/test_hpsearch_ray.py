@@ -6,6 +6,7 @@ import sys
 
 import pytest
 from helpers import models
+from helpers.ray_local import start_local_ray
 
 pytestmark = pytest.mark.slow
 
@@ -39,19 +40,6 @@ def _trainer(tmp_path, **overrides):
     )
 
 
-def _start_local_ray(ray) -> None:
-    """Two CPU workers; Ray gives its node 30 s to come up, which a busy machine can miss."""
-    failure = None
-    for _ in range(2):
-        try:
-            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-            return
-        except Exception as error:  # noqa: BLE001 - Ray raises a bare Exception on timeout
-            failure = error
-            ray.shutdown()
-    pytest.skip(f"a local Ray instance could not start on this machine: {failure}")
-
-
 def _eval_loss(metrics):
     return metrics["eval_loss"]
 
@@ -80,7 +68,7 @@ def test_ray_search_finds_the_optuna_best_and_each_trial_reaches_the_tracker(tmp
     cloudpickle.register_pickle_by_value(models)
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
-    _start_local_ray(ray)
+    start_local_ray(monkeypatch, num_cpus=2)
     try:
         best_ray = _trainer(tmp_path, report_to=["mlflow"]).hyperparameter_search(
             backend="ray",
