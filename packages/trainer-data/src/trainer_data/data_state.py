@@ -112,6 +112,15 @@ def restore_position(loader: Any, position: dict[str, Any]) -> bool:
     return False
 
 
+def shard_count(dataset: Any) -> int | None:
+    """The number of shards (files) a stream reads from, or None when it does not say."""
+    for name in ("num_shards", "n_shards"):  # datasets' name, and its older one
+        shards = getattr(dataset, name, None)
+        if isinstance(shards, int):
+            return shards
+    return None
+
+
 def describe_source(dataset: Any) -> dict[str, Any]:
     """What identifies a dataset's source: its type, shard count, length and file names.
 
@@ -119,10 +128,8 @@ def describe_source(dataset: Any) -> dict[str, Any]:
     """
     inner = stateful_dataset(dataset) or dataset
     source: dict[str, Any] = {"type": type(inner).__name__}
-    shards = getattr(inner, "num_shards", None)
-    if shards is None:
-        shards = getattr(inner, "n_shards", None)
-    if isinstance(shards, int):
+    shards = shard_count(inner)
+    if shards is not None:
         source["num_shards"] = shards
     if has_length(inner):
         source["length"] = len(inner)

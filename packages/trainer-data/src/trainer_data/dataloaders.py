@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from torch.utils.data import DataLoader, Sampler, SequentialSampler
 from ._collate import default_data_collator
 from ._kinds import _arg, has_length, is_iterable_dataset
 from .columns import RemoveColumnsCollator, remove_unused_columns, signature_columns
-from .data_state import stateful_dataset, stateful_loader_available
+from .data_state import shard_count, stateful_dataset, stateful_loader_available
 from .iterable import IterableDatasetShard, set_dataset_epoch
 from .ordering import _default_seed, _lengths, eval_sampler, train_sampler
 from .samplers import ShardedBatchSampler
@@ -144,36 +145,28 @@ def _shard_iterable(dataset: Any, batch_size: int, drop_last: bool, world: int, 
     return IterableDatasetShard(dataset, batch_size, drop_last, world, rank)
 
 
-_STATEFUL_CLASS: list[type] = []
-
-
+@functools.cache
 def _stateful_loader_class() -> type:
     """``TrainerDataLoader`` on torchdata's ``StatefulDataLoader`` (which collects the position
     of datasets read in worker processes); the plain one, said once, without torchdata."""
-    if _STATEFUL_CLASS:
-        return _STATEFUL_CLASS[0]
     if not stateful_loader_available():
         _logger.info(
             "The training data can report its position, but with dataloader_num_workers > 0 "
             "that needs torchdata's StatefulDataLoader: pip install 'trainer-data[stateful]' so "
             "a resumed run does not read the consumed examples again."
         )
-        _STATEFUL_CLASS.append(TrainerDataLoader)
         return TrainerDataLoader
     from torchdata.stateful_dataloader import StatefulDataLoader
 
     class StatefulTrainerDataLoader(TrainerDataLoader, StatefulDataLoader):
         """A ``TrainerDataLoader`` whose ``state_dict()`` holds every worker's data position."""
 
-    _STATEFUL_CLASS.append(StatefulTrainerDataLoader)
     return StatefulTrainerDataLoader
 
 
 def _warn_idle_workers(dataset: Any, workers: int) -> None:
-    shards = getattr(dataset, "num_shards", None)
-    if not isinstance(shards, int):
-        shards = getattr(dataset, "n_shards", None)
-    if workers > 0 and isinstance(shards, int) and workers > shards:
+    shards = shard_count(dataset)
+    if workers > 0 and shards is not None and workers > shards:
         _logger.warning(
             "dataloader_num_workers=%d is more than the %d shard(s) of the streaming dataset, so "
             "%d worker(s) get no data: set dataloader_num_workers <= %d, or split the data into "

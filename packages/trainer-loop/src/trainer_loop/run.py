@@ -128,7 +128,9 @@ class Run:
     - ``scheduler_per_update``: the schedule steps after each update (not ``ReduceLROnPlateau``);
     - ``fused_backward``: the LOMO/AdaLomo optimizer that updates inside its backward, or None;
     - ``gradient_divisor``: what backward divides the loss by, the accumulation steps unless a
-      resume keeps the checkpoint's (``checkpointing/gradient_scale.py``).
+      resume keeps the checkpoint's (``checkpointing/gradient_scale.py``);
+    - ``data_states``: the checkpoint's ``data_state*.json`` files by rank (empty for a fresh
+      run), read once for the batch-layout warning, the gradient divisor and the data position.
 
     ``initial_tokens_seen`` and ``initial_total_flos`` are the state's counts when the run
     started, so throughput covers this run only (a resumed run counts from where it resumed).
@@ -158,6 +160,7 @@ class Run:
         "scheduler_per_update",
         "fused_backward",
         "gradient_divisor",
+        "data_states",
         "epoch_loader",
     )
 
@@ -179,7 +182,8 @@ class Run:
         self.count_tokens = False
         self.scheduler_per_update = True
         self.fused_backward: Any = None
-        self.gradient_divisor: int | None = None
+        self.gradient_divisor = 1
+        self.data_states: dict[int, dict[str, Any]] = {}
         self.epoch_loader: Any = None
 
 

@@ -43,38 +43,26 @@ def data_state_file_name(world_size: int, rank: int) -> str:
     return "data_state.json" if world_size <= 1 else f"data_state_{rank}.json"
 
 
-def batch_layout(
-    world_size: int, rank: int, per_device_batch: int, accumulation: int, num_workers: int
-) -> dict[str, int]:
-    """How one run splits its global batch (saved in ``data_state.json``)."""
-    return {
-        "world_size": max(int(world_size), 1),
-        "rank": int(rank),
-        "per_device_batch": int(per_device_batch),
-        "accumulation": int(accumulation),
-        "num_workers": int(num_workers),
-    }
-
-
 def run_layout(
     args: Any, per_device_batch: int | None, gradient_divisor: int | None = None
 ) -> dict[str, int]:
-    """The batch layout of a run with these ``TrainingArguments`` (``per_device_batch`` when
-    ``auto_find_batch_size`` lowered it); ``gradient_divisor`` when the run has one
-    (``checkpointing/gradient_scale.py``)."""
-    layout = batch_layout(
-        args.world_size,
-        args.process_index,
-        per_device_batch or args.per_device_train_batch_size,
-        args.gradient_accumulation_steps,
-        args.dataloader_num_workers,
-    )
+    """How a run with these ``TrainingArguments`` splits its global batch (saved in
+    ``data_state.json``): ``per_device_batch`` when ``auto_find_batch_size`` lowered it, and
+    ``gradient_divisor`` when the run has one (``checkpointing/gradient_scale.py``)."""
+    layout = {
+        "world_size": max(int(args.world_size), 1),
+        "rank": int(args.process_index),
+        "per_device_batch": int(per_device_batch or args.per_device_train_batch_size),
+        "accumulation": int(args.gradient_accumulation_steps),
+        "num_workers": int(args.dataloader_num_workers),
+    }
     if gradient_divisor is not None:
         layout["gradient_divisor"] = int(gradient_divisor)
     return layout
 
 
 def global_batch(layout: dict[str, Any]) -> int:
+    """Examples per optimizer step over all processes."""
     return layout["per_device_batch"] * layout["accumulation"] * layout["world_size"]
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 __all__ = ["warn_if_resume_settings_differ"]
 
+from .data_state import global_batch
+
 logger = logging.getLogger("trainer_loop.resume")
 
 _INTERVALS = ("logging_steps", "eval_steps", "save_steps")
@@ -56,8 +58,7 @@ def warn_if_global_batch_differs(
     keys = ("per_device_batch", "accumulation", "world_size")
     if not saved or any(key not in saved for key in keys):
         return None
-    old = saved["per_device_batch"] * saved["accumulation"] * saved["world_size"]
-    new = layout["per_device_batch"] * layout["accumulation"] * layout["world_size"]
+    old, new = global_batch(saved), global_batch(layout)
     if old == new:
         if saved["world_size"] != layout["world_size"]:
             logger.info(

@@ -103,7 +103,8 @@ class ResumingMixin:
         """The loader for the resumed epoch: the checkpoint's data position restored when the
         data can take it, else the first ``batches`` skipped (``checkpointing/data_state.py``)."""
         layout = run_layout(self.args, self._train_batch_size)
-        return resume_data_position(dataloader, checkpoint or "", batches, layout)
+        states = self._run.data_states if self._run is not None else None
+        return resume_data_position(dataloader, checkpoint or "", batches, layout, states)
 
     def _saved_loss_window(self, checkpoint: str) -> dict | None:
         states = self._rng_states(checkpoint)

@@ -146,9 +146,7 @@ class SavingMixin:
         args = self.args
         run = self._run
         layout = run_layout(
-            args,
-            self._train_batch_size,
-            gradient_divisor=run.gradient_divisor if run is not None else None,
+            args, self._train_batch_size, run.gradient_divisor if run is not None else None
         )
         loader = run.epoch_loader if run is not None else None
         text = data_state_text(loader, layout, self.state.global_step)

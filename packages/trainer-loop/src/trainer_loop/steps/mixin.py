@@ -269,9 +269,7 @@ class StepMixin:
         # backward), on top of training_step's normalisation; done alike so runs and
         # checkpoints reproduce between the two libraries (see docs/migration.md). A resume
         # with other accumulation steps keeps the checkpoint's divisor (gradient_scale.py).
-        divisor = (
-            accumulation if run is None or run.gradient_divisor is None else run.gradient_divisor
-        )
+        divisor = accumulation if run is None else run.gradient_divisor
         if self.is_deepspeed_enabled:  # the engine divides by its accumulation steps
             if divisor != accumulation:
                 loss = loss * (accumulation / divisor)

@@ -78,11 +78,12 @@ class RunSetupMixin:
         self.state.compute_steps(self.args, max_steps)
         epochs_trained = batches_to_skip = 0
         state_file = os.path.join(checkpoint, TRAINER_STATE_NAME) if checkpoint else None
+        self._run.data_states = read_data_states(checkpoint) if checkpoint else {}
         if state_file and os.path.isfile(state_file):
             run_state, self.state = self.state, TrainerState.load_from_json(state_file)
             warn_if_resume_settings_differ(run_state, self.state, self.args)
             warn_if_global_batch_differs(
-                saved_layout(read_data_states(checkpoint)),
+                saved_layout(self._run.data_states),
                 run_layout(self.args, self._train_batch_size),
                 self.state.global_step,
                 updates_per_epoch,
@@ -155,8 +156,7 @@ class RunSetupMixin:
             self._load_scaler(checkpoint)
         run = self._run
         run.gradient_divisor = gradient_divisor(
-            saved_layout(read_data_states(checkpoint)) if checkpoint is not None else None,
-            self.args.gradient_accumulation_steps,
+            saved_layout(run.data_states), self.args.gradient_accumulation_steps
         )
         run.scheduler_per_update = not isinstance(
             self.lr_scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau
