@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import torch
 
 
 def train_loop(config: dict) -> None:
     import ray.train
+    from helpers.arguments import cpu_args
     from helpers.models import TinyMLP, classification_data
     from ray.train.huggingface.transformers import RayTrainReportCallback, prepare_trainer
-    from trainer_args import TrainingArguments
     from trainer_loop import Trainer, TrainerCallback
 
     class DieAtStep(TrainerCallback):
@@ -33,15 +34,12 @@ def train_loop(config: dict) -> None:
     callbacks = [RayTrainReportCallback()]
     if checkpoint is None and config["die_at"]:
         callbacks.append(DieAtStep())
-    args = TrainingArguments(
+    args = cpu_args(
+        Path(config["output_dir"]),
         output_dir=config["output_dir"],
-        per_device_train_batch_size=4,
         max_steps=config["max_steps"],
         learning_rate=0.05,
         seed=5,
-        report_to="none",
-        use_cpu=True,
-        disable_tqdm=True,
         save_strategy="steps",
         save_steps=config["save_steps"],
         ddp_find_unused_parameters=False,

@@ -18,9 +18,9 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
 import torch  # noqa: E402
+from helpers.arguments import cpu_args  # noqa: E402
 from helpers.models import TinyMLP, classification_data  # noqa: E402
 from trainer.train_command import checkpoint_to_resume  # noqa: E402
-from trainer_args import TrainingArguments  # noqa: E402
 from trainer_loop import Trainer, TrainerCallback  # noqa: E402
 
 
@@ -36,15 +36,12 @@ class DieAtStep(TrainerCallback):
 def main() -> int:
     out, kill = sys.argv[1], sys.argv[2] == "1"
     restart = int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0"))
-    args = TrainingArguments(
+    args = cpu_args(
+        Path(out),
         output_dir=out,
-        per_device_train_batch_size=4,
         max_steps=10,
         learning_rate=0.05,
         seed=5,
-        report_to="none",
-        use_cpu=True,
-        disable_tqdm=True,
         save_strategy="steps",
         save_steps=4,
         ddp_find_unused_parameters=False,

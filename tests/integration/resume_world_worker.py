@@ -22,9 +22,9 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
 import torch  # noqa: E402
+from helpers.arguments import cpu_args  # noqa: E402
 from helpers.launch import worker_done  # noqa: E402
 from helpers.models import TinyMLP, classification_data  # noqa: E402
-from trainer_args import TrainingArguments  # noqa: E402
 from trainer_loop import Trainer  # noqa: E402
 
 PER_DEVICE = 8
@@ -56,21 +56,20 @@ def train(
         num_train_epochs=2,
         learning_rate=0.05,
         seed=7,
-        report_to="none",
-        use_cpu=True,
-        disable_tqdm=True,
         save_strategy="steps",
         save_steps=STOP_AT,
         ddp_find_unused_parameters=False,
     )
-    settings.update(overrides)
+    args = cpu_args(Path(output_dir), **{**settings, **overrides})
     torch.manual_seed(0)
     trainer = Trainer(
-        model=MODELS[model](),
-        args=TrainingArguments(**settings),
-        train_dataset=classification_data(TRAIN_LEN),
+        model=MODELS[model](), args=args, train_dataset=classification_data(TRAIN_LEN)
     )
     trainer.train(resume_from_checkpoint=None if resume is None else str(resume))
+    return _weights(trainer)
+
+
+def _weights(trainer: Trainer) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
 
 
@@ -80,15 +79,7 @@ def stream_refusal(root: Path) -> str:
     from helpers.streaming import stream
 
     paths = sorted(str(p) for p in (root / "shards").glob("*.parquet"))
-    args = TrainingArguments(
-        output_dir=str(root / "stream_two"),
-        per_device_train_batch_size=4,
-        max_steps=6,
-        report_to="none",
-        use_cpu=True,
-        disable_tqdm=True,
-        save_strategy="no",
-    )
+    args = cpu_args(root, output_dir=str(root / "stream_two"), max_steps=6)
     trainer = Trainer(model=RegressionModel(), args=args, train_dataset=stream(paths))
     try:
         trainer.train(resume_from_checkpoint=str(root / "stream_one" / "checkpoint-3"))
@@ -97,34 +88,26 @@ def stream_refusal(root: Path) -> str:
     return ""
 
 
-def stream_args(output_dir, world_size: int, **overrides) -> TrainingArguments:
-    settings = dict(
-        output_dir=str(output_dir),
-        per_device_train_batch_size=4 // world_size,
-        max_steps=6,
-        learning_rate=0.05,
-        seed=3,
-        report_to="none",
-        use_cpu=True,
-        disable_tqdm=True,
-        save_strategy="steps",
-        save_steps=3,
-        ddp_find_unused_parameters=False,
-    )
-    settings.update(overrides)
-    return TrainingArguments(**settings)
-
-
 def train_stream(root: Path, name: str, world_size: int, resume=None) -> dict:
     """A one-shard stream (split by examples across processes), global batch 4."""
     from helpers.models import RegressionModel
     from helpers.streaming import stream
 
     paths = sorted(str(p) for p in (root / "one_shard").glob("*.parquet"))
-    args = stream_args(root / name, world_size)
+    args = cpu_args(
+        root,
+        output_dir=str(root / name),
+        per_device_train_batch_size=4 // world_size,
+        max_steps=6,
+        learning_rate=0.05,
+        seed=3,
+        save_strategy="steps",
+        save_steps=3,
+        ddp_find_unused_parameters=False,
+    )
     trainer = Trainer(model=RegressionModel(), args=args, train_dataset=stream(paths))
     trainer.train(resume_from_checkpoint=None if resume is None else str(resume))
-    return {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+    return _weights(trainer)
 
 
 def main() -> int:
